@@ -1,0 +1,179 @@
+// Package config reads the service's settings from the environment once, at
+// start-up, into a typed Config. Nothing else in the program reads os.Getenv.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MinSecretBytes is the shortest HS256 secret accepted: RFC 7518 §3.2 asks for
+// a key at least as long as the hash output.
+const MinSecretBytes = 32
+
+// Environments the service knows.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Driver names for Database.Driver.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// Config is every setting the service runs with.
+type Config struct {
+	Port     int
+	Env      string
+	Database Database
+	Auth     Auth
+	// CORSOrigins are the browser origins allowed to call the API.
+	CORSOrigins []string
+}
+
+// Database says which database to open.
+type Database struct {
+	Driver string // Postgres or SQLite
+	// DSN is the PostgreSQL URL, or the SQLite file path.
+	DSN string
+}
+
+// Auth says how bearer tokens are verified.
+type Auth struct {
+	// Secret verifies HS256 tokens; nil when HS256 is off.
+	Secret []byte
+	// SecretGenerated is true when Secret was made up for this process
+	// because development mode started without any auth configured.
+	SecretGenerated bool
+	// BetterAuthURL is the Better Auth server whose JWKS verifies asymmetric tokens.
+	BetterAuthURL string
+	JWKSURL       string
+	Issuer        string
+	Audience      string
+	// Leeway is the clock skew tolerated on exp and nbf.
+	Leeway time.Duration
+}
+
+// Lookup reads one environment variable; os.LookupEnv in main, a map in tests.
+type Lookup func(key string) (string, bool)
+
+// Load builds a Config from the environment and checks it. The error says which
+// variable to change.
+func Load(env Lookup) (Config, error) {
+	get := func(key, def string) string {
+		if v, ok := env(key); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	var cfg Config
+	var errs []error
+
+	cfg.Env = get("APP_ENV", Development)
+	if cfg.Env != Development && cfg.Env != Production {
+		errs = append(errs, fmt.Errorf("APP_ENV must be %q or %q, got %q", Development, Production, cfg.Env))
+	}
+
+	port, err := strconv.Atoi(get("PORT", "8000"))
+	if err != nil || port < 1 || port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT must be a TCP port number (1-65535)"))
+	}
+	cfg.Port = port
+
+	cfg.Database, err = parseDatabaseURL(get("DATABASE_URL", ""))
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	cfg.Auth, err = loadAuth(get, cfg.Env)
+	if err != nil {
+		errs = append(errs, err)
+	}
+
+	for _, o := range strings.Split(get("CORS_ORIGINS", "http://localhost:3000"), ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func loadAuth(get func(string, string) string, env string) (Auth, error) {
+	a := Auth{
+		BetterAuthURL: strings.TrimRight(get("BETTER_AUTH_URL", ""), "/"),
+		Leeway:        30 * time.Second,
+	}
+	a.JWKSURL = get("BETTER_AUTH_JWKS_URL", "")
+	if a.JWKSURL == "" && a.BetterAuthURL != "" {
+		a.JWKSURL = a.BetterAuthURL + "/api/auth/jwks"
+	}
+	// Better Auth's JWT plugin sets both iss and aud to its base URL.
+	a.Issuer = get("JWT_ISSUER", a.BetterAuthURL)
+	a.Audience = get("JWT_AUDIENCE", a.BetterAuthURL)
+
+	if secret := get("BETTER_AUTH_SECRET", ""); secret != "" {
+		if len(secret) < MinSecretBytes {
+			return a, fmt.Errorf("BETTER_AUTH_SECRET must be at least %d bytes (it is %d); generate one with: openssl rand -base64 32", MinSecretBytes, len(secret))
+		}
+		a.Secret = []byte(secret)
+	}
+	if a.Secret != nil || a.JWKSURL != "" {
+		return a, nil
+	}
+	if env == Production {
+		return a, errors.New("no token verification configured: set BETTER_AUTH_SECRET (HS256, at least 32 bytes) or BETTER_AUTH_URL (Better Auth JWKS) when APP_ENV=production")
+	}
+	// Development without auth still starts, with a secret nobody else knows,
+	// so that `go run .` works on a fresh clone and prints a usable token.
+	a.Secret = make([]byte, MinSecretBytes)
+	if _, err := rand.Read(a.Secret); err != nil {
+		return a, fmt.Errorf("generating a development secret: %w", err)
+	}
+	a.SecretGenerated = true
+	return a, nil
+}
+
+// parseDatabaseURL picks the driver from the URL's scheme; empty means the
+// embedded SQLite file todo.db in the working directory.
+func parseDatabaseURL(raw string) (Database, error) {
+	switch {
+	case raw == "":
+		return Database{Driver: SQLite, DSN: "todo.db"}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			// url.Parse errors quote the whole URL, password included.
+			return Database{}, errors.New("DATABASE_URL is not a valid postgres:// URL")
+		}
+		return Database{Driver: Postgres, DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite:"), strings.HasPrefix(raw, "file:"):
+		path := raw[strings.Index(raw, ":")+1:]
+		path = strings.TrimPrefix(path, "//")
+		// The service sets its own pragmas (WAL, busy timeout); a query string
+		// from the URL would only fight them.
+		path, _, _ = strings.Cut(path, "?")
+		if path == "" {
+			return Database{}, errors.New("DATABASE_URL sqlite:PATH needs a file path")
+		}
+		return Database{Driver: SQLite, DSN: path}, nil
+	}
+	return Database{}, errors.New("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file:")
+}
+
+// Redacted returns the DSN with any password replaced, for logs and start-up output.
+func (d Database) Redacted() string {
+	if d.Driver != Postgres {
+		return d.DSN
+	}
+	u, err := url.Parse(d.DSN)
+	if err != nil {
+		return "postgres://(unparseable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,65 @@
+package controllers
+
+import (
+	"strconv"
+	"time"
+
+	"todo-api/models"
+)
+
+// taskResponse is the task resource as SPEC.md shows it: times in UTC,
+// absent values as null, tags always an array.
+type taskResponse struct {
+	ID          int64      `json:"id"`
+	UserID      string     `json:"user_id"`
+	Title       string     `json:"title"`
+	Description *string    `json:"description"`
+	Completed   bool       `json:"completed"`
+	CompletedAt *time.Time `json:"completed_at"`
+	Priority    string     `json:"priority"`
+	Tags        []string   `json:"tags"`
+	DueDate     *time.Time `json:"due_date"`
+	Recurrence  *string    `json:"recurrence"`
+	Version     int64      `json:"version"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// newTaskResponse is the one mapping from a stored task to its JSON shape.
+func newTaskResponse(t *models.Task) taskResponse {
+	tags := []string(t.Tags)
+	if tags == nil {
+		tags = []string{}
+	}
+	return taskResponse{
+		ID:          t.ID,
+		UserID:      t.UserID,
+		Title:       t.Title,
+		Description: t.Description,
+		Completed:   t.Completed,
+		CompletedAt: utc(t.CompletedAt),
+		Priority:    string(t.Priority),
+		Tags:        tags,
+		DueDate:     utc(t.DueDate),
+		Recurrence:  (*string)(t.Recurrence),
+		Version:     t.Version,
+		CreatedAt:   t.CreatedAt.UTC(),
+		UpdatedAt:   t.UpdatedAt.UTC(),
+	}
+}
+
+// utc normalises a nullable time: drivers hand back times in the process's
+// local zone.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// etag is the strong validator of one task: it changes exactly when version
+// does, and carries the id so that tags of different tasks never collide.
+func etag(t *models.Task) string {
+	return `"` + strconv.FormatInt(t.ID, 10) + "-" + strconv.FormatInt(t.Version, 10) + `"`
+}

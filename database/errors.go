@@ -1,0 +1,49 @@
+package database
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"todo-api/problem"
+)
+
+// Classify says which database errors mean "unavailable" (503, safe to retry)
+// rather than a bug (500). It is a problem.Classifier.
+func Classify(err error) *problem.Problem {
+	if Unavailable(err) {
+		return problem.Unavailable("The database is not answering right now; try again shortly.").
+			WithHeader("Retry-After", "1")
+	}
+	return nil
+}
+
+// Unavailable reports whether err comes from a database that cannot be
+// reached or did not answer in time.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var netErr net.Error
+	var connectErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, driver.ErrBadConn),
+		errors.As(err, &netErr),
+		errors.As(err, &connectErr),
+		pgconn.Timeout(err):
+		return true
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01-03: admin shutdown, crash
+		// shutdown, cannot connect now; 53300: too many connections.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"
+	}
+	// SQLite reports a writer that waited out busy_timeout as "database is locked".
+	msg := err.Error()
+	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
+}

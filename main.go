@@ -1,0 +1,152 @@
+// Command todo-api serves the multi-user task API.
+//
+//	todo-api              run the service (PORT, DATABASE_URL, ... from the environment or .env)
+//	todo-api token USER   print an HS256 token for USER signed with BETTER_AUTH_SECRET
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/joho/godotenv"
+
+	"todo-api/config"
+	"todo-api/database"
+	"todo-api/middleware"
+	"todo-api/server"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "todo-api:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	// .env is optional; variables already in the environment win over it.
+	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading .env: %w", err)
+	}
+	cfg, err := config.Load(os.LookupEnv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	clock := database.Clock(time.Now)
+
+	if len(args) > 0 {
+		switch args[0] {
+		case "token":
+			return printToken(cfg, clock, args[1:], stdout)
+		case "serve":
+		default:
+			return fmt.Errorf("unknown command %q; commands: serve (default), token USER", args[0])
+		}
+	}
+	return serve(cfg, clock, stdout, stderr)
+}
+
+func printToken(cfg config.Config, clock database.Clock, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	ttl := fs.Duration("ttl", time.Hour, "how long the token stays valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: todo-api token [-ttl 1h] USER")
+	}
+	if cfg.Auth.SecretGenerated {
+		return errors.New("BETTER_AUTH_SECRET is not set: a token needs the secret the service verifies with (put it in .env)")
+	}
+	token, err := middleware.Sign(cfg.Auth, fs.Arg(0), clock.Now(), *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, token)
+	return nil
+}
+
+func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+
+	db, err := database.Open(cfg.Database, clock, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = database.Close(db) }()
+
+	app := server.New(server.Deps{
+		Config:   cfg,
+		DB:       db,
+		Log:      log,
+		Clock:    clock,
+		Verifier: middleware.NewVerifier(cfg.Auth, clock),
+	})
+
+	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env,
+		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted(),
+		"hs256", cfg.Auth.Secret != nil, "jwks_url", cfg.Auth.JWKSURL)
+	if cfg.Env == config.Development {
+		if err := printWelcome(stderr, cfg, clock); err != nil {
+			return err
+		}
+	}
+
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case sig := <-stop:
+		log.Info("shutting down", "signal", sig.String())
+	}
+	// Finish in-flight requests; new connections are refused meanwhile.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return app.ShutdownWithContext(ctx)
+}
+
+// printWelcome tells a developer who just ran `go run .` how to call the API.
+func printWelcome(w io.Writer, cfg config.Config, clock database.Clock) error {
+	base := fmt.Sprintf("http://localhost:%d", cfg.Port)
+	fmt.Fprintf(w, "\ntodo-api is listening on %s (database: %s %s)\n", base, cfg.Database.Driver, cfg.Database.Redacted())
+	if !cfg.Auth.SecretGenerated {
+		fmt.Fprintf(w, "Mint a token with: go run . token USER\n\n")
+		return nil
+	}
+	token, err := middleware.Sign(cfg.Auth, "demo", clock.Now(), 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, `No BETTER_AUTH_SECRET or BETTER_AUTH_URL is set, so this process made up a
+secret of its own. A token for the user "demo", valid for 24 hours while this
+process runs:
+
+  %[2]s
+
+Try it:
+
+  curl -s -X POST %[1]s/api/demo/tasks -H "Authorization: Bearer %[2]s" -H "Content-Type: application/json" -d '{"title":"Buy milk"}'
+  curl -s %[1]s/api/demo/tasks -H "Authorization: Bearer %[2]s"
+
+`, base, token)
+	return nil
+}

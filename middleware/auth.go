@@ -1,0 +1,175 @@
+// Package middleware holds the request pipeline pieces that run before the
+// controllers: token verification, the path-user check, request ids, access logs.
+package middleware
+
+import (
+	"errors"
+	"time"
+
+	jwtware "github.com/gofiber/contrib/jwt"
+	"github.com/gofiber/fiber/v2"
+	"github.com/golang-jwt/jwt/v5"
+
+	"todo-api/config"
+	"todo-api/problem"
+)
+
+// Claims is the token payload todo-api reads. Its time getters hide exp, nbf
+// and iat from golang-jwt's built-in validator, which contrib/jwt runs with
+// the wall clock and no leeway; Verifier checks the same claims through the
+// embedded RegisteredClaims with the configured clock and leeway instead.
+type Claims struct {
+	jwt.RegisteredClaims
+}
+
+// GetExpirationTime hides exp from contrib/jwt's fixed validator (see Claims).
+func (Claims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+
+// GetNotBefore hides nbf from contrib/jwt's fixed validator (see Claims).
+func (Claims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
+
+// GetIssuedAt hides iat from contrib/jwt's fixed validator (see Claims).
+func (Claims) GetIssuedAt() (*jwt.NumericDate, error) { return nil, nil }
+
+// KeySource returns the verification key for an asymmetric token (a JWKS
+// lookup by kid); it is plugged into the Verifier when configured.
+type KeySource func(*jwt.Token) (any, error)
+
+// Verifier decides which key may verify a token and whether its claims hold.
+// The algorithm is pinned per key source: HS256 tokens only ever meet the
+// shared secret, asymmetric tokens only the key set, so neither can be used
+// to forge the other (no key confusion), and "none" is never accepted.
+type Verifier struct {
+	secret     []byte
+	asymmetric KeySource
+	asymAlgs   map[string]bool
+	validator  *jwt.Validator
+}
+
+// NewVerifier builds a Verifier from the auth configuration.
+func NewVerifier(cfg config.Auth, clock func() time.Time) *Verifier {
+	opts := []jwt.ParserOption{
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(clock),
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Verifier{secret: cfg.Secret, validator: jwt.NewValidator(opts...)}
+}
+
+// WithKeySource accepts tokens signed with one of algs, verified by keys.
+func (v *Verifier) WithKeySource(keys KeySource, algs ...string) *Verifier {
+	v.asymmetric = keys
+	v.asymAlgs = make(map[string]bool, len(algs))
+	for _, a := range algs {
+		v.asymAlgs[a] = true
+	}
+	return v
+}
+
+var (
+	errAlgorithm = errors.New("token algorithm not accepted")
+	errSubject   = errors.New("token has no sub claim")
+)
+
+// keyfunc is the jwt.Keyfunc handed to contrib/jwt. golang-jwt calls it after
+// decoding and before checking the signature; a token is accepted only when
+// both this and the signature check pass, so validating the claims here is
+// as strict as validating them afterwards.
+func (v *Verifier) keyfunc(t *jwt.Token) (any, error) {
+	claims, ok := t.Claims.(*Claims)
+	if !ok {
+		return nil, errSubject
+	}
+	var key any
+	alg := t.Method.Alg()
+	switch {
+	case alg == jwt.SigningMethodHS256.Alg() && v.secret != nil:
+		key = v.secret
+	case v.asymmetric != nil && v.asymAlgs[alg]:
+		k, err := v.asymmetric(t)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	default:
+		return nil, errAlgorithm
+	}
+	if err := v.validator.Validate(claims.RegisteredClaims); err != nil {
+		return nil, err
+	}
+	if claims.Subject == "" {
+		return nil, errSubject
+	}
+	return key, nil
+}
+
+// Sign mints an HS256 token for userID that lives ttl, with the configured
+// secret; used by the `token` sub-command and the development demo token.
+func Sign(cfg config.Auth, userID string, now time.Time, ttl time.Duration) (string, error) {
+	if cfg.Secret == nil {
+		return "", errors.New("BETTER_AUTH_SECRET is not set, so there is no secret to sign with")
+	}
+	claims := jwt.RegisteredClaims{
+		Subject:   userID,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+	if cfg.Issuer != "" {
+		claims.Issuer = cfg.Issuer
+	}
+	if cfg.Audience != "" {
+		claims.Audience = jwt.ClaimStrings{cfg.Audience}
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(cfg.Secret)
+}
+
+type userIDKey struct{}
+
+// Authenticate verifies the bearer token with contrib/jwt and stores its
+// subject as the request's user id. Every failure, a missing header
+// included, is a 401 problem with WWW-Authenticate (RFC 6750).
+func (v *Verifier) Authenticate() fiber.Handler {
+	return jwtware.New(jwtware.Config{
+		KeyFunc:     v.keyfunc,
+		Claims:      &Claims{},
+		TokenLookup: "header:" + fiber.HeaderAuthorization,
+		AuthScheme:  "Bearer",
+		SuccessHandler: func(c *fiber.Ctx) error {
+			token, _ := c.Locals("user").(*jwt.Token)
+			claims, _ := token.Claims.(*Claims)
+			c.Locals(userIDKey{}, claims.Subject)
+			return c.Next()
+		},
+		ErrorHandler: func(_ *fiber.Ctx, err error) error {
+			switch {
+			case errors.Is(err, jwtware.ErrJWTMissingOrMalformed):
+				return problem.Unauthorized("Send a token in the Authorization header, as: Bearer followed by the token.")
+			case errors.Is(err, jwt.ErrTokenExpired):
+				return problem.Unauthorized("The token has expired; get a fresh one and retry.")
+			}
+			return problem.Unauthorized("The bearer token is not valid.")
+		},
+	})
+}
+
+// UserID is the authenticated user's id; empty outside authenticated routes,
+// which the task scope refuses.
+func UserID(c *fiber.Ctx) string {
+	id, _ := c.Locals(userIDKey{}).(string)
+	return id
+}
+
+// RequirePathUser answers 403 when the {user_id} in the path is not the
+// token's subject, before any handler touches the database.
+func RequirePathUser(c *fiber.Ctx) error {
+	if c.Params("user_id") != UserID(c) {
+		return problem.Forbidden("This token belongs to another user; use your own user id in the path.")
+	}
+	return c.Next()
+}

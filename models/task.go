@@ -1,0 +1,86 @@
+// Package models holds the persisted types and the one scope that binds task
+// queries to their owner.
+package models
+
+import (
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Priority orders tasks; the zero value is not valid, DefaultPriority is.
+type Priority string
+
+// Priorities a task may have.
+const (
+	PriorityLow     Priority = "low"
+	PriorityMedium  Priority = "medium"
+	PriorityHigh    Priority = "high"
+	DefaultPriority          = PriorityMedium
+)
+
+// Recurrence is how often a task repeats once completed.
+type Recurrence string
+
+// Recurrences a task may have; a nil *Recurrence means it does not repeat.
+const (
+	Daily   Recurrence = "daily"
+	Weekly  Recurrence = "weekly"
+	Monthly Recurrence = "monthly"
+)
+
+// Task is one row of the tasks table. Columns new since the benchmark's
+// contract table carry defaults so that auto-migration can add them to a table
+// that already holds rows.
+type Task struct {
+	ID          int64       `gorm:"primaryKey;index:idx_tasks_user_created,priority:3,sort:desc"`
+	UserID      string      `gorm:"type:text;not null;index:idx_tasks_user_created,priority:1"`
+	Title       string      `gorm:"type:varchar(200);not null"`
+	Description *string     `gorm:"type:text"`
+	Completed   bool        `gorm:"not null;default:false"`
+	CompletedAt *time.Time  ``
+	Priority    Priority    `gorm:"type:text;not null;default:medium"`
+	Tags        Tags        `gorm:"not null;default:'[]'"`
+	DueDate     *time.Time  ``
+	Recurrence  *Recurrence `gorm:"type:text"`
+	Version     int64       `gorm:"not null;default:1"`
+	// Timestamps are set by the hooks below from the database handle's clock,
+	// not by GORM's own tracking, so that tests can fix the time.
+	CreatedAt time.Time `gorm:"not null;autoCreateTime:false;index:idx_tasks_user_created,priority:2,sort:desc"`
+	UpdatedAt time.Time `gorm:"not null;autoUpdateTime:false"`
+}
+
+// BeforeCreate stamps a new task: both times now, version 1.
+func (t *Task) BeforeCreate(tx *gorm.DB) error {
+	now := tx.NowFunc()
+	t.CreatedAt, t.UpdatedAt = now, now
+	t.Version = 1
+	if t.Tags == nil {
+		t.Tags = Tags{}
+	}
+	if t.Completed && t.CompletedAt == nil {
+		t.CompletedAt = &now
+	}
+	return nil
+}
+
+// ErrStructUpdate is returned when a task is updated from a struct instead of
+// a column map: struct updates silently skip false, "" and nil.
+var ErrStructUpdate = errors.New("tasks are updated with a column map")
+
+// BeforeUpdate moves updated_at and bumps version on every change. Updates
+// are column maps (see ErrStructUpdate), so the hook adds its columns to the
+// map; an updated_at already there (one read of the clock shared with
+// completed_at) is kept.
+func (t *Task) BeforeUpdate(tx *gorm.DB) error {
+	cols, ok := tx.Statement.Dest.(map[string]any)
+	if !ok {
+		return ErrStructUpdate
+	}
+	if _, ok := cols["updated_at"]; !ok {
+		cols["updated_at"] = tx.NowFunc()
+	}
+	cols["version"] = gorm.Expr("version + 1")
+	return nil
+}
