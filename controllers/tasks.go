@@ -112,7 +112,7 @@ func (h *Tasks) Toggle(c *fiber.Ctx) error {
 	}
 	now := h.now.Now()
 	cols := map[string]any{
-		"completed":    gorm.Expr("NOT completed"),
+		"completed": gorm.Expr("NOT completed"),
 		// COALESCE lets PostgreSQL infer the parameter's type from the
 		// column; completed_at is always NULL while the task is pending.
 		"completed_at": gorm.Expr("CASE WHEN completed THEN NULL ELSE COALESCE(completed_at, ?) END", now),

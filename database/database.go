@@ -39,7 +39,7 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 		// Every write is one statement or an explicit transaction already.
 		SkipDefaultTransaction: true,
 		NowFunc:                clock.Now,
-		Logger:  logger.Discard,
+		Logger:                 logger.Discard,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opening %s database: %w", cfg.Driver, err)
