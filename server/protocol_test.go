@@ -32,6 +32,7 @@ func TestProtocolErrors(t *testing.T) {
 		{"GET on toggle", "GET", one + "/toggle", alice, nil, nil, 405, []string{"PATCH"}},
 		{"TRACE", "TRACE", one, alice, nil, nil, 405, []string{"GET"}},
 		{"body over 64 KiB", "POST", "/api/alice/tasks", alice, `{"title":"x","description":"` + strings.Repeat("a", 64*1024) + `"}`, nil, 413, nil},
+		{"body of 64 KiB on a task", "PATCH", one + "/toggle", alice, `{"completed":true}` + strings.Repeat(" ", 64*1024), nil, 413, nil},
 		{"text/plain body", "POST", "/api/alice/tasks", alice, `{"title":"x"}`, []string{"Content-Type", "text/plain"}, 415, nil},
 		{"form body", "PATCH", one, alice, `title=x`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, nil},
 		{"body without a content type", "PUT", one, alice, `{"title":"x"}`, []string{"Content-Type", ""}, 415, nil},

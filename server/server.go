@@ -22,6 +22,13 @@ import (
 // BodyLimit is the largest request body accepted (413 above it).
 const BodyLimit = 64 * 1024
 
+// readLimit is where the HTTP server itself stops reading a body. Bodies
+// between BodyLimit and readLimit are read in full and refused by
+// limitBody, so the client reliably receives the 413; above readLimit the
+// server answers 413 and closes the connection unread, which a client still
+// sending may see as a connection reset.
+const readLimit = 1024 * 1024
+
 // Deps is what the application needs from main.
 type Deps struct {
 	Config config.Config
@@ -38,7 +45,7 @@ func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "todo-api",
 		ErrorHandler:          problem.Handler(d.Log, database.Classify),
-		BodyLimit:             BodyLimit,
+		BodyLimit:             readLimit,
 		ReadBufferSize:        16 * 1024, // bounds the request headers: 431 above it
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          30 * time.Second,
@@ -50,6 +57,7 @@ func New(d Deps) *fiber.App {
 
 	app.Use(middleware.RequestID)
 	app.Use(middleware.AccessLog(d.Log))
+	app.Use(limitBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
@@ -83,6 +91,14 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 
 	return app
+}
+
+// limitBody refuses bodies over BodyLimit; see readLimit.
+func limitBody(c *fiber.Ctx) error {
+	if len(c.Request().Body()) > BodyLimit {
+		return fiber.ErrRequestEntityTooLarge
+	}
+	return c.Next()
 }
 
 // pingFailure says why the database did not answer without repeating the
