@@ -341,7 +341,9 @@ func TestDownAtStartThenUp(t *testing.T) {
 	srv := jwkstest.NewServer(t, key)
 	srv.SetStatus(http.StatusServiceUnavailable)
 	s := start(t, srv.JWKSURL())
-	eventually(t, 5*time.Second, "first fetch done", func() bool { return srv.Hits() > 0 && s.Ready() != nil && !strings.Contains(s.Ready().Error(), "under way") })
+	eventually(t, 5*time.Second, "first fetch done", func() bool {
+		return srv.Hits() > 0 && s.Ready() != nil && !strings.Contains(s.Ready().Error(), "under way")
+	})
 	if err := s.Ready(); !strings.Contains(err.Error(), "HTTP 503") {
 		t.Errorf("Ready() = %v, want it to say HTTP 503", err)
 	}
