@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -141,9 +142,20 @@ type Server struct {
 
 // NewServer serves keys at Path until the test ends.
 func NewServer(t testing.TB, keys ...*Key) *Server {
+	return NewServerOn(t, nil, keys...)
+}
+
+// NewServerOn is NewServer on ln, for a server that must come up at an
+// address chosen before it (nil: any free loopback port).
+func NewServerOn(t testing.TB, ln net.Listener, keys ...*Key) *Server {
 	s := &Server{}
 	s.SetKeys(keys...)
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	if ln != nil {
+		s.Listener.Close()
+		s.Listener = ln
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }
