@@ -66,14 +66,15 @@ type Auth struct {
 }
 
 // DefaultAlgorithms are the algorithms Better Auth's JWT plugin can sign with:
-// EdDSA (Ed25519) by default, the others when configured.
-var DefaultAlgorithms = []string{"EdDSA", "ES256", "ES512", "PS256", "RS256"}
+// EdDSA (Ed25519) by default, the others when configured. A function, so
+// that no caller can change the default for everyone.
+func DefaultAlgorithms() []string { return []string{"EdDSA", "ES256", "ES512", "PS256", "RS256"} }
 
 // asymmetricAlgorithms are the JWS algorithms JWT_ALGORITHMS may name: every
 // public-key algorithm golang-jwt verifies. HMAC and "none" are left out, so
 // that a key from the key set can never be used as an HMAC secret.
-var asymmetricAlgorithms = []string{
-	"EdDSA", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512",
+func asymmetricAlgorithms() []string {
+	return []string{"EdDSA", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
 }
 
 // Lookup reads one environment variable; os.LookupEnv in main, a map in tests.
@@ -176,7 +177,7 @@ func loadAuth(get func(string, string) string, env string) (Auth, error) {
 // DefaultAlgorithms.
 func parseAlgorithms(raw string) ([]string, error) {
 	if raw == "" {
-		return slices.Clone(DefaultAlgorithms), nil
+		return DefaultAlgorithms(), nil
 	}
 	var algs []string
 	for _, alg := range strings.Split(raw, ",") {
@@ -186,8 +187,8 @@ func parseAlgorithms(raw string) ([]string, error) {
 			continue
 		case strings.HasPrefix(strings.ToUpper(alg), "HS"):
 			return nil, fmt.Errorf("JWT_ALGORITHMS lists %s: HMAC tokens are verified with BETTER_AUTH_SECRET only, never with a key from the key set", alg)
-		case !slices.Contains(asymmetricAlgorithms, alg):
-			return nil, fmt.Errorf("JWT_ALGORITHMS lists %q; choose from %s", alg, strings.Join(asymmetricAlgorithms, ", "))
+		case !slices.Contains(asymmetricAlgorithms(), alg):
+			return nil, fmt.Errorf("JWT_ALGORITHMS lists %q; choose from %s", alg, strings.Join(asymmetricAlgorithms(), ", "))
 		}
 		if !slices.Contains(algs, alg) {
 			algs = append(algs, alg)
