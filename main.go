@@ -23,6 +23,7 @@ import (
 
 	"todo-api/config"
 	"todo-api/database"
+	"todo-api/jwks"
 	"todo-api/middleware"
 	"todo-api/server"
 )
@@ -86,12 +87,26 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	}
 	defer func() { _ = database.Close(db) }()
 
+	// Ends the JWKS refresh goroutine on the way out.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	verifier := middleware.NewVerifier(cfg.Auth, clock)
+	var keysReady func() error
+	if cfg.Auth.JWKSURL != "" {
+		keys := jwks.New(jwks.Options{URL: cfg.Auth.JWKSURL, Log: log})
+		keys.Start(ctx)
+		verifier.WithKeySource(keys.Keyfunc, cfg.Auth.Algorithms...)
+		keysReady = keys.Ready
+	}
+	logVerification(log, cfg.Auth)
+
 	app := server.New(server.Deps{
-		Config:   cfg,
-		DB:       db,
-		Log:      log,
-		Clock:    clock,
-		Verifier: middleware.NewVerifier(cfg.Auth, clock),
+		Config:    cfg,
+		DB:        db,
+		Log:       log,
+		Clock:     clock,
+		Verifier:  verifier,
+		KeysReady: keysReady,
 	})
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
@@ -100,8 +115,7 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env,
-		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted(),
-		"hs256", cfg.Auth.Secret != nil, "jwks_url", cfg.Auth.JWKSURL)
+		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted())
 	if cfg.Env == config.Development {
 		if err := printWelcome(stderr, cfg, clock); err != nil {
 			return err
@@ -119,17 +133,51 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 		log.Info("shutting down", "signal", sig.String())
 	}
 	// Finish in-flight requests; new connections are refused meanwhile.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return app.ShutdownWithContext(ctx)
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	return app.ShutdownWithContext(shutdown)
+}
+
+// logVerification says at start-up which tokens the service accepts, so a
+// misconfigured deployment shows in its first log lines.
+func logVerification(log *slog.Logger, a config.Auth) {
+	var modes []string
+	switch {
+	case a.SecretGenerated:
+		modes = append(modes, "hs256 (random development secret)")
+	case a.Secret != nil:
+		modes = append(modes, "hs256 (BETTER_AUTH_SECRET)")
+	}
+	attrs := []any{}
+	if a.JWKSURL != "" {
+		modes = append(modes, "jwks")
+		attrs = append(attrs, "jwks_url", a.JWKSURL, "jwks_algorithms", a.Algorithms)
+	}
+	unchecked := func(s string) string {
+		if s == "" {
+			return "(not checked)"
+		}
+		return s
+	}
+	attrs = append(attrs, "issuer", unchecked(a.Issuer), "audience", unchecked(a.Audience))
+	log.Info("token verification", append([]any{"modes", modes}, attrs...)...)
 }
 
 // printWelcome tells a developer who just ran `go run .` how to call the API.
 func printWelcome(w io.Writer, cfg config.Config, clock database.Clock) error {
 	base := fmt.Sprintf("http://localhost:%d", cfg.Port)
 	fmt.Fprintf(w, "\ntodo-api is listening on %s (database: %s %s)\n", base, cfg.Database.Driver, cfg.Database.Redacted())
+	if cfg.Auth.JWKSURL != "" {
+		fmt.Fprintf(w, "Tokens signed by Better Auth are verified with the keys at %s\n", cfg.Auth.JWKSURL)
+		if cfg.Auth.BetterAuthURL != "" {
+			fmt.Fprintf(w, "(a signed-in browser gets one from %s/api/auth/token)\n", cfg.Auth.BetterAuthURL)
+		}
+	}
 	if !cfg.Auth.SecretGenerated {
-		fmt.Fprintf(w, "Mint a token with: go run . token USER\n\n")
+		if cfg.Auth.Secret != nil {
+			fmt.Fprintf(w, "Mint an HS256 token with: go run . token USER\n")
+		}
+		fmt.Fprintln(w)
 		return nil
 	}
 	token, err := middleware.Sign(cfg.Auth, "demo", clock.Now(), 24*time.Hour)

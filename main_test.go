@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"todo-api/internal/jwkstest"
 	"todo-api/internal/testpg"
 )
 
@@ -250,5 +252,128 @@ func TestPostgresStart(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != 200 {
 		t.Fatalf("readyz: %d", r.StatusCode)
+	}
+}
+
+// lockedBuffer collects a child process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestBetterAuthDownAtStart runs the binary with BETTER_AUTH_URL naming a
+// port nobody listens on: it starts, logs its verification modes, says on
+// /readyz why it is not ready, serves HS256 tokens, and once Better Auth
+// comes up at that address accepts its tokens without a restart.
+func TestBetterAuthDownAtStart(t *testing.T) {
+	bin := binary(t)
+	port := freePort(t)
+	authAddr := "127.0.0.1:" + freePort(t)
+	authURL := "http://" + authAddr
+	secret := "a-secret-of-at-least-32-bytes-0123456789"
+
+	cmd := exec.Command(bin)
+	cmd.Dir = t.TempDir()
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir, "PORT=" + port,
+		"BETTER_AUTH_URL=" + authURL, "BETTER_AUTH_SECRET=" + secret}
+	var logs lockedBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_, _ = cmd.Process.Wait()
+		if t.Failed() {
+			t.Logf("service output:\n%s", logs.String())
+		}
+	})
+	base := "http://127.0.0.1:" + port
+	waitHealthy(t, base)
+
+	var verification struct {
+		Modes          []string `json:"modes"`
+		JWKSURL        string   `json:"jwks_url"`
+		JWKSAlgorithms []string `json:"jwks_algorithms"`
+		Issuer         string   `json:"issuer"`
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"token verification"`) {
+			if err := json.Unmarshal([]byte(line), &verification); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if strings.Join(verification.Modes, ",") != "hs256 (BETTER_AUTH_SECRET),jwks" || verification.JWKSURL != authURL+"/api/auth/jwks" ||
+		len(verification.JWKSAlgorithms) != 5 || verification.Issuer != authURL {
+		t.Errorf("start-up log: %+v", verification)
+	}
+
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "jwks fetch failed"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no failed fetch logged")
+		}
+	}
+	if status, body := get("/readyz", ""); status != 503 || !strings.Contains(body, "JWKS") || !strings.Contains(body, "unreachable") {
+		t.Errorf("readyz while Better Auth is down: %d %s", status, body)
+	}
+	claims := jwt.MapClaims{"sub": "alice", "iss": authURL, "aud": authURL, "exp": time.Now().Add(15 * time.Minute).Unix()}
+	hs, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get("/api/alice/tasks", hs); status != 200 {
+		t.Errorf("HS256 token while Better Auth is down: %d %s", status, body)
+	}
+	key := jwkstest.NewKey(t, "EdDSA", "better-auth-key")
+	ba := key.Sign(t, claims)
+	if status, _ := get("/api/alice/tasks", ba); status != 401 {
+		t.Errorf("Better Auth token with no keys loaded: %d, want 401", status)
+	}
+
+	ln, err := net.Listen("tcp", authAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkstest.NewServerOn(t, ln, key)
+	begin := time.Now()
+	for {
+		status, _ := get("/api/alice/tasks", ba)
+		if status == 200 {
+			break
+		}
+		if time.Since(begin) > 30*time.Second {
+			t.Fatalf("Better Auth token still %d 30 s after its JWKS came up", status)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("Better Auth token accepted %v after the JWKS came up", time.Since(begin).Round(time.Millisecond))
+	if status, body := get("/readyz", ""); status != 200 {
+		t.Errorf("readyz after recovery: %d %s", status, body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,8 +58,23 @@ type Auth struct {
 	JWKSURL       string
 	Issuer        string
 	Audience      string
+	// Algorithms are the signature algorithms a JWKS-verified token may use
+	// (JWT_ALGORITHMS); HS256 is never among them, it belongs to Secret.
+	Algorithms []string
 	// Leeway is the clock skew tolerated on exp and nbf.
 	Leeway time.Duration
+}
+
+// DefaultAlgorithms are the algorithms Better Auth's JWT plugin can sign with:
+// EdDSA (Ed25519) by default, the others when configured. A function, so
+// that no caller can change the default for everyone.
+func DefaultAlgorithms() []string { return []string{"EdDSA", "ES256", "ES512", "PS256", "RS256"} }
+
+// asymmetricAlgorithms are the JWS algorithms JWT_ALGORITHMS may name: every
+// public-key algorithm golang-jwt verifies. HMAC and "none" are left out, so
+// that a key from the key set can never be used as an HMAC secret.
+func asymmetricAlgorithms() []string {
+	return []string{"EdDSA", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
 }
 
 // Lookup reads one environment variable; os.LookupEnv in main, a map in tests.
@@ -117,6 +133,23 @@ func loadAuth(get func(string, string) string, env string) (Auth, error) {
 	// Better Auth's JWT plugin sets both iss and aud to its base URL.
 	a.Issuer = get("JWT_ISSUER", a.BetterAuthURL)
 	a.Audience = get("JWT_AUDIENCE", a.BetterAuthURL)
+	var errs []error
+	for _, v := range []struct{ name, value string }{
+		{"BETTER_AUTH_URL", a.BetterAuthURL},
+		{"BETTER_AUTH_JWKS_URL", a.JWKSURL},
+	} {
+		if v.value != "" && !httpURL(v.value) {
+			errs = append(errs, fmt.Errorf("%s must be an http:// or https:// URL, got %q", v.name, v.value))
+		}
+	}
+	algs, err := parseAlgorithms(get("JWT_ALGORITHMS", ""))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	a.Algorithms = algs
+	if len(errs) > 0 {
+		return a, errors.Join(errs...)
+	}
 
 	if secret := get("BETTER_AUTH_SECRET", ""); secret != "" {
 		if len(secret) < MinSecretBytes {
@@ -138,6 +171,38 @@ func loadAuth(get func(string, string) string, env string) (Auth, error) {
 	}
 	a.SecretGenerated = true
 	return a, nil
+}
+
+// parseAlgorithms reads JWT_ALGORITHMS, a comma-separated list; empty means
+// DefaultAlgorithms.
+func parseAlgorithms(raw string) ([]string, error) {
+	if raw == "" {
+		return DefaultAlgorithms(), nil
+	}
+	var algs []string
+	for _, alg := range strings.Split(raw, ",") {
+		alg = strings.TrimSpace(alg)
+		switch {
+		case alg == "":
+			continue
+		case strings.HasPrefix(strings.ToUpper(alg), "HS"):
+			return nil, fmt.Errorf("JWT_ALGORITHMS lists %s: HMAC tokens are verified with BETTER_AUTH_SECRET only, never with a key from the key set", alg)
+		case !slices.Contains(asymmetricAlgorithms(), alg):
+			return nil, fmt.Errorf("JWT_ALGORITHMS lists %q; choose from %s", alg, strings.Join(asymmetricAlgorithms(), ", "))
+		}
+		if !slices.Contains(algs, alg) {
+			algs = append(algs, alg)
+		}
+	}
+	if len(algs) == 0 {
+		return nil, errors.New("JWT_ALGORITHMS names no algorithm")
+	}
+	return algs, nil
+}
+
+func httpURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // parseDatabaseURL picks the driver from the URL's scheme; empty means the

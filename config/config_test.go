@@ -61,6 +61,23 @@ func TestLoad(t *testing.T) {
 			}
 			return ""
 		}},
+		{"default JWKS algorithms", map[string]string{"BETTER_AUTH_URL": "http://a"}, "", func(c Config) string {
+			if strings.Join(c.Auth.Algorithms, ",") != "EdDSA,ES256,ES512,PS256,RS256" {
+				return "algorithms " + strings.Join(c.Auth.Algorithms, ",")
+			}
+			return ""
+		}},
+		{"JWT_ALGORITHMS", map[string]string{"BETTER_AUTH_URL": "http://a", "JWT_ALGORITHMS": " RS256, EdDSA,RS256 ,"}, "", func(c Config) string {
+			if strings.Join(c.Auth.Algorithms, ",") != "RS256,EdDSA" {
+				return "algorithms " + strings.Join(c.Auth.Algorithms, ",")
+			}
+			return ""
+		}},
+		{"JWT_ALGORITHMS with HS256", map[string]string{"BETTER_AUTH_URL": "http://a", "JWT_ALGORITHMS": "EdDSA,HS256"}, "BETTER_AUTH_SECRET only", nil},
+		{"JWT_ALGORITHMS with none", map[string]string{"BETTER_AUTH_URL": "http://a", "JWT_ALGORITHMS": "none"}, "JWT_ALGORITHMS", nil},
+		{"JWT_ALGORITHMS empty list", map[string]string{"BETTER_AUTH_URL": "http://a", "JWT_ALGORITHMS": " , "}, "names no algorithm", nil},
+		{"Better Auth URL without a scheme", map[string]string{"BETTER_AUTH_URL": "localhost:3000"}, "BETTER_AUTH_URL", nil},
+		{"JWKS URL not http", map[string]string{"BETTER_AUTH_JWKS_URL": "file:///etc/jwks.json"}, "BETTER_AUTH_JWKS_URL", nil},
 		{"CORS list", map[string]string{"CORS_ORIGINS": " https://a.example , https://b.example/ ,"}, "", func(c Config) string {
 			if strings.Join(c.CORSOrigins, "|") != "https://a.example|https://b.example" {
 				return "origins " + strings.Join(c.CORSOrigins, "|")

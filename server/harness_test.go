@@ -90,6 +90,13 @@ func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, driver string, edits ...func(*config.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, driver, nil, edits...)
+}
+
+// newEnvWith is newEnv with wire applied to the dependencies before the app
+// is built, to plug in a key source or a readiness check.
+func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...func(*config.Config)) *env {
+	t.Helper()
 	dbcfg := config.Database{Driver: driver}
 	if driver == config.SQLite {
 		dbcfg.DSN = filepath.Join(t.TempDir(), "todo.db")
@@ -120,13 +127,17 @@ func newEnv(t *testing.T, driver string, edits ...func(*config.Config)) *env {
 		t.Fatalf("open %s: %v", driver, err)
 	}
 	t.Cleanup(func() { _ = database.Close(db) })
-	app := server.New(server.Deps{
+	deps := server.Deps{
 		Config:   cfg,
 		DB:       db,
 		Log:      log,
 		Clock:    clk.Now,
 		Verifier: middleware.NewVerifier(cfg.Auth, clk.Now),
-	})
+	}
+	if wire != nil {
+		wire(&deps)
+	}
+	app := server.New(deps)
 	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs}
 }
 

@@ -38,6 +38,9 @@ type Deps struct {
 	// Verifier checks bearer tokens; main builds it from Config.Auth and
 	// plugs in further key sources (JWKS) when configured.
 	Verifier *middleware.Verifier
+	// KeysReady says why the verification keys cannot serve yet (the JWKS
+	// never loaded), or nil when they can; nil means no such check.
+	KeysReady func() error
 }
 
 // New builds the application.
@@ -74,6 +77,12 @@ func New(d Deps) *fiber.App {
 		defer cancel()
 		if err := database.Ping(ctx, d.DB); err != nil {
 			return problem.Unavailable("database: " + pingFailure(err))
+		}
+		if d.KeysReady != nil {
+			if err := d.KeysReady(); err != nil {
+				return problem.Unavailable("token keys (JWKS): " + err.Error() +
+					"; tokens signed by Better Auth are refused until it loads")
+			}
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
