@@ -18,6 +18,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+	// The zone database inside the binary: stats?tz= must work in a
+	// container image that has no /usr/share/zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/joho/godotenv"
 
@@ -108,6 +111,12 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 		Verifier:  verifier,
 		KeysReady: keysReady,
 	})
+
+	// Expired idempotency records are never replayed; the janitor only
+	// keeps the table from growing. It stops with the server.
+	janitorCtx, stopJanitor := context.WithCancel(context.Background())
+	defer stopJanitor()
+	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)

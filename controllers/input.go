@@ -31,6 +31,7 @@ type taskInput struct {
 	UpdatedAt   ignored `json:"updated_at"`
 	CompletedAt ignored `json:"completed_at"`
 	Version     ignored `json:"version"`
+	NextTaskID  ignored `json:"next_task_id"`
 }
 
 // taskChanges is a validated, normalised taskInput: a nil pointer is a field
@@ -105,9 +106,11 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode) (taskChanges,
 		ch.Tags = &tags
 	}
 
+	badDue := false
 	if in.DueDate.Set && !in.DueDate.Null {
 		d, err := time.Parse(time.RFC3339Nano, in.DueDate.Value)
 		if err != nil {
+			badDue = true
 			errs = append(errs, problem.FieldError{Field: "due_date", Message: "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z"})
 		} else {
 			d = d.UTC().Truncate(time.Microsecond)
@@ -123,6 +126,11 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode) (taskChanges,
 		ch.ClearRecurrence = in.Recurrence.Null || mode == modeReplace
 	}
 
+	// PUT and POST know the whole task; PATCH is checked against the row
+	// it produces (see continueSeries).
+	if mode == modeReplace && ch.Recurrence != nil && models.Recurrence(*ch.Recurrence).Valid() && ch.DueDate == nil && !badDue {
+		errs = append(errs, problem.FieldError{Field: "due_date", Message: "is required when recurrence is set"})
+	}
 	errs = append(errs, validationErrors(v.Struct(ch))...)
 	if len(errs) > 0 {
 		return ch, problem.Validation(errs...)

@@ -1,79 +1,182 @@
 package controllers
 
 import (
+	"slices"
 	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"gorm.io/gorm"
 
 	"todo-api/problem"
 )
 
-// Page bounds of the list.
+// Bounds of the list's parameters.
 const (
 	defaultLimit = 100
 	maxLimit     = 500
+	maxQueryTags = 10 // a task has at most 10 tags, so more can never match
+	maxSearch    = 200
 )
 
 // listQuery is a validated list request. Every value in it comes from a
-// whitelist or is a number, so nothing a client sends is ever pasted into SQL.
+// whitelist, is a number or a time, or is bound as a parameter, so nothing a
+// client sends is ever pasted into SQL.
 type listQuery struct {
-	status string // "all", "pending" or "completed"
-	limit  int
-	offset int
+	status     string   // "all", "pending" or "completed"
+	priorities []string // any of these; empty means any priority
+	tags       []string // normalised; a task must carry every one
+	search     string   // substring of title or description, any case
+	dueBefore  *time.Time
+	dueAfter   *time.Time
+	overdue    bool
+	sort       string // a key of sortKeys
+	desc       bool
+	limit      int
+	offset     int
 }
 
-// parseListQuery reads the list's query string. Unknown parameters are
-// refused rather than ignored, so that a typo such as ?stauts=completed
-// fails loudly instead of quietly returning every task.
+// sortKeys are the accepted values of sort, each with its default order.
+var sortKeys = map[string]bool{ // key → descending by default
+	"created": true, "updated": true, "title": false, "due_date": false, "priority": false,
+}
+
+// parseListQuery reads the list's query string, reporting every bad
+// parameter at once. Unknown parameters are refused rather than ignored, so
+// that a typo such as ?stauts=completed fails loudly instead of quietly
+// returning every task. Only tag may be repeated.
 func parseListQuery(c *fiber.Ctx) (listQuery, error) {
-	q := listQuery{status: "all", limit: defaultLimit}
+	q := listQuery{status: "all", sort: "created", desc: sortKeys["created"], limit: defaultLimit}
 	var errs []problem.FieldError
+	bad := func(name, msg string) { errs = append(errs, problem.FieldError{Field: name, Message: msg}) }
+	order := ""
 	seen := map[string]bool{}
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name, value := string(k), string(v)
-		if seen[name] {
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
+		name, value := string(k), string(v) // copies: fasthttp reuses k and v
+		if seen[name] && name != "tag" {
+			bad(name, "must be given at most once")
 			return
 		}
 		seen[name] = true
 		switch name {
 		case "status":
 			if value != "all" && value != "pending" && value != "completed" {
-				errs = append(errs, problem.FieldError{Field: name, Message: "must be one of: all, pending, completed"})
+				bad(name, "must be one of: all, pending, completed")
 			}
 			q.status = value
+		case "priority":
+			for _, p := range strings.Split(value, ",") {
+				p = strings.TrimSpace(p)
+				if p != "low" && p != "medium" && p != "high" {
+					bad(name, "must be a comma-separated list of: low, medium, high")
+					return
+				}
+				if !slices.Contains(q.priorities, p) {
+					q.priorities = append(q.priorities, p)
+				}
+			}
+		case "tag":
+			// Checked before ToLower, which would turn invalid UTF-8 into U+FFFD.
+			t := strings.ToLower(strings.TrimSpace(value))
+			switch {
+			case !cleanText(value):
+				bad(name, "must be text without control characters")
+			case t == "":
+				bad(name, "must not be empty")
+			case utf8.RuneCountInString(t) > 50:
+				bad(name, "must be at most 50 characters")
+			case !slices.Contains(q.tags, t):
+				q.tags = append(q.tags, t)
+			}
+		case "q":
+			q.search = strings.TrimSpace(value)
+			if !cleanText(q.search) {
+				bad(name, "must be text without control characters")
+			} else if utf8.RuneCountInString(q.search) > maxSearch {
+				bad(name, "must be at most 200 characters")
+			}
+		case "due_before", "due_after":
+			d, ok := parseQueryTime(value)
+			if !ok {
+				bad(name, "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z")
+			} else if name == "due_before" {
+				// Stored times have microseconds, so <= truncated is exact.
+				d = d.Truncate(time.Microsecond)
+				q.dueBefore = &d
+			} else {
+				// And >= rounded up is.
+				if t := d.Truncate(time.Microsecond); !t.Equal(d) {
+					d = t.Add(time.Microsecond)
+				}
+				q.dueAfter = &d
+			}
+		case "overdue":
+			if value != "true" {
+				bad(name, "must be true (leave it out for all tasks)")
+			}
+			q.overdue = true
+		case "sort":
+			desc, ok := sortKeys[value]
+			if !ok {
+				bad(name, "must be one of: created, updated, title, due_date, priority")
+			}
+			q.sort, q.desc = value, desc
+		case "order":
+			if value != "asc" && value != "desc" {
+				bad(name, "must be asc or desc")
+			}
+			order = value
 		case "limit":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 || n > maxLimit {
-				errs = append(errs, problem.FieldError{Field: name, Message: "must be an integer from 1 to 500"})
+				bad(name, "must be an integer from 1 to 500")
 			}
 			q.limit = n
 		case "offset":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 0 {
-				errs = append(errs, problem.FieldError{Field: name, Message: "must be an integer of 0 or more"})
+				bad(name, "must be an integer of 0 or more")
 			}
 			q.offset = n
 		default:
-			errs = append(errs, problem.FieldError{Field: truncate(name, 64), Message: "is not a known query parameter"})
+			bad(truncate(name, 64), "is not a known query parameter")
 		}
 	})
+	if len(q.tags) > maxQueryTags {
+		bad("tag", "must be given at most 10 times")
+	}
+	if order != "" {
+		q.desc = order == "desc"
+	}
 	if len(errs) > 0 {
 		return q, problem.Validation(errs...)
 	}
 	return q, nil
 }
 
-// filter adds the query's conditions to a scoped task query.
-func (q listQuery) filter(db *gorm.DB) *gorm.DB {
-	switch q.status {
-	case "pending":
-		db = db.Where("tasks.completed = ?", false)
-	case "completed":
-		db = db.Where("tasks.completed = ?", true)
+// filtered reports whether the query narrows the user's tasks at all.
+func (q listQuery) filtered() bool {
+	return q.status != "all" || len(q.priorities) > 0 || len(q.tags) > 0 || q.search != "" ||
+		q.dueBefore != nil || q.dueAfter != nil || q.overdue
+}
+
+// parseQueryTime reads an RFC 3339 date-time from a query string. A "+"
+// that was not percent-encoded arrives as a space (form encoding), which
+// cannot otherwise appear in RFC 3339, so it is put back.
+func parseQueryTime(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(s, " ", "+"))
+	if err != nil {
+		return time.Time{}, false
 	}
-	return db
+	return t.UTC(), true
+}
+
+// cleanText rejects what PostgreSQL text cannot hold (invalid UTF-8, NUL)
+// along with the other control characters, which no title or tag contains.
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // truncate shortens client-supplied text that an error message repeats.

@@ -21,8 +21,11 @@ type taskResponse struct {
 	DueDate     *time.Time `json:"due_date"`
 	Recurrence  *string    `json:"recurrence"`
 	Version     int64      `json:"version"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// NextTaskID is the occurrence that completing this recurring task
+	// created, null until then.
+	NextTaskID *int64    `json:"next_task_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // newTaskResponse is the one mapping from a stored task to its JSON shape.
@@ -43,6 +46,7 @@ func newTaskResponse(t *models.Task) taskResponse {
 		DueDate:     utc(t.DueDate),
 		Recurrence:  (*string)(t.Recurrence),
 		Version:     t.Version,
+		NextTaskID:  t.NextTaskID,
 		CreatedAt:   t.CreatedAt.UTC(),
 		UpdatedAt:   t.UpdatedAt.UTC(),
 	}

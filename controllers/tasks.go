@@ -10,13 +10,11 @@ package controllers
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"todo-api/database"
 	"todo-api/middleware"
@@ -45,118 +43,63 @@ func (h *Tasks) tasks(c *fiber.Ctx) *gorm.DB {
 	return h.store.Tasks(c.UserContext(), middleware.UserID(c))
 }
 
-// Get returns one task.
+// Get returns one task; If-None-Match with its current ETag is a 304.
 func (h *Tasks) Get(c *fiber.Ctx) error {
 	id, err := taskID(c)
 	if err != nil {
 		return err
 	}
+	t, err := h.find(c, id)
+	if err != nil {
+		return err
+	}
+	cacheHeaders(c)
+	if notModified(c, etag(t)) {
+		return sendNotModified(c, etag(t))
+	}
+	return sendTask(c, fiber.StatusOK, t)
+}
+
+func (h *Tasks) find(c *fiber.Ctx, id int64) (*models.Task, error) {
 	var t models.Task
 	if err := h.tasks(c).Where("tasks.id = ?", id).Take(&t).Error; err != nil {
-		return notFoundOr(err)
+		return nil, notFoundOr(err)
 	}
-	return sendTask(c, fiber.StatusOK, &t)
+	return &t, nil
 }
 
-// Create adds a task owned by the token's user.
-func (h *Tasks) Create(c *fiber.Ctx) error {
-	ch, err := h.readChanges(c, modeReplace)
-	if err != nil {
-		return err
-	}
-	t := models.Task{UserID: middleware.UserID(c)}
-	ch.applyTo(&t)
-	if err := h.tasks(c).Create(&t).Error; err != nil {
-		return err
-	}
-	c.Location("/api/" + url.PathEscape(t.UserID) + "/tasks/" + strconv.FormatInt(t.ID, 10))
-	return sendTask(c, fiber.StatusCreated, &t)
-}
-
-// Replace (PUT) sets every editable field; absent ones get their defaults.
-func (h *Tasks) Replace(c *fiber.Ctx) error {
-	return h.change(c, modeReplace)
-}
-
-// Patch changes only the fields sent.
-func (h *Tasks) Patch(c *fiber.Ctx) error {
-	return h.change(c, modePatch)
-}
-
-func (h *Tasks) change(c *fiber.Ctx, mode inputMode) error {
-	id, err := taskID(c)
-	if err != nil {
-		return err
-	}
-	ch, err := h.readChanges(c, mode)
-	if err != nil {
-		return err
-	}
-	cols := ch.columns(h.now.Now())
-	if len(cols) == 0 {
-		return h.Get(c)
-	}
-	return h.update(c, id, cols)
-}
-
-// Toggle flips completed, or sets it when the body says {"completed": bool},
-// so that a retried optimistic toggle cannot flip the task back.
-func (h *Tasks) Toggle(c *fiber.Ctx) error {
-	id, err := taskID(c)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Completed Field[bool] `json:"completed"`
-	}
-	if err := decodeJSON(c, &in); err != nil && !errors.Is(err, errNoBody) {
-		return err
-	}
-	if in.Completed.Null {
-		return problem.Invalid("completed", "must be true or false")
-	}
-	now := h.now.Now()
-	cols := map[string]any{
-		"completed": gorm.Expr("NOT completed"),
-		// COALESCE lets PostgreSQL infer the parameter's type from the
-		// column; completed_at is always NULL while the task is pending.
-		"completed_at": gorm.Expr("CASE WHEN completed THEN NULL ELSE COALESCE(completed_at, ?) END", now),
-		"updated_at":   now,
-	}
-	if in.Completed.Set {
-		cols = completedColumns(in.Completed.Value, now)
-	}
-	return h.update(c, id, cols)
-}
-
-// Delete removes a task.
+// Delete removes a task. With If-Match, the version check is part of the
+// DELETE statement itself.
 func (h *Tasks) Delete(c *fiber.Ctx) error {
 	id, err := taskID(c)
 	if err != nil {
 		return err
 	}
-	res := h.tasks(c).Where("tasks.id = ?", id).Delete(&models.Task{})
+	pre := ifMatch(c, id)
+	if pre.impossible() {
+		return absentOrStale(h.tasks(c), id)
+	}
+	res := pre.where(h.tasks(c).Where("tasks.id = ?", id)).Delete(&models.Task{})
 	if res.Error != nil {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return errTaskNotFound
+		return absentOrStale(h.tasks(c), id)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// update applies cols to one of the caller's tasks in a single statement and
-// answers with the row as it is afterwards.
-func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
-	var t models.Task
-	res := h.tasks(c).Model(&t).Where("tasks.id = ?", id).Clauses(clause.Returning{}).Updates(cols)
-	if res.Error != nil {
-		return res.Error
+// absentOrStale explains a conditional write that touched no row: the task
+// is not the caller's (404), or it is but If-Match did not match (412).
+func absentOrStale(tasks *gorm.DB, id int64) error {
+	var n int64
+	if err := tasks.Where("tasks.id = ?", id).Count(&n).Error; err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
+	if n == 0 {
 		return errTaskNotFound
 	}
-	return sendTask(c, fiber.StatusOK, &t)
+	return errStale
 }
 
 func (h *Tasks) readChanges(c *fiber.Ctx, mode inputMode) (taskChanges, error) {
@@ -189,33 +132,4 @@ func notFoundOr(err error) error {
 func sendTask(c *fiber.Ctx, status int, t *models.Task) error {
 	c.Set(fiber.HeaderETag, etag(t))
 	return c.Status(status).JSON(newTaskResponse(t))
-}
-
-// List returns the caller's tasks, newest first, a page at a time; the total
-// across pages is in X-Total-Count.
-func (h *Tasks) List(c *fiber.Ctx) error {
-	q, err := parseListQuery(c)
-	if err != nil {
-		return err
-	}
-	var total int64
-	if err := q.filter(h.tasks(c)).Count(&total).Error; err != nil {
-		return err
-	}
-	tasks := make([]models.Task, 0, min(q.limit, int(total)))
-	if total > int64(q.offset) {
-		err := q.filter(h.tasks(c)).
-			Order("tasks.created_at DESC").Order("tasks.id DESC").
-			Limit(q.limit).Offset(q.offset).
-			Find(&tasks).Error
-		if err != nil {
-			return err
-		}
-	}
-	out := make([]taskResponse, len(tasks))
-	for i := range tasks {
-		out[i] = newTaskResponse(&tasks[i])
-	}
-	c.Set("X-Total-Count", strconv.FormatInt(total, 10))
-	return c.JSON(out)
 }

@@ -59,11 +59,32 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := db.WithContext(ctx).AutoMigrate(&models.Task{}); err != nil {
+	if err := migrate(db.WithContext(ctx)); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
 	}
 	return db, nil
+}
+
+// migrate creates or extends the tables and indexes. New columns carry
+// defaults, so a tasks table that already holds rows (the benchmark creates
+// one beforehand) can take them. On PostgreSQL it runs in one transaction
+// under an advisory lock: instances that start at once migrate one after
+// the other instead of racing on CREATE INDEX, and a failure leaves nothing
+// half done.
+func migrate(db *gorm.DB) error {
+	if dialectOf(db) != postgresDialect {
+		return db.AutoMigrate(&models.Task{}, &models.IdempotencyKey{})
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrateLock).Error; err != nil {
+			return err
+		}
+		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+			return err
+		}
+		return tx.Exec(tagsIndex).Error
+	})
 }
 
 // sqliteDSN adds the pragmas the service relies on: WAL so readers never wait

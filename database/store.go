@@ -8,14 +8,16 @@ import (
 	"todo-api/models"
 )
 
-// Store is the only way controllers reach the tasks table: it never hands out
-// the unscoped handle, so an unscoped task query cannot be written by accident.
+// Store is the only way controllers reach the tables: it never hands out the
+// unscoped handle, so a query that is not bound to its user cannot be
+// written by accident.
 type Store struct {
-	db *gorm.DB
+	db      *gorm.DB
+	dialect dialect
 }
 
 // NewStore wraps db; main builds one and passes it to the controllers.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+func NewStore(db *gorm.DB) *Store { return &Store{db: db, dialect: dialectOf(db)} }
 
 // Tasks starts a query on userID's tasks, carrying ctx (deadline, cancellation).
 // Call it once per statement: the handle it returns accumulates conditions.
@@ -23,12 +25,33 @@ func (s *Store) Tasks(ctx context.Context, userID string) *gorm.DB {
 	return s.db.WithContext(ctx).Model(&models.Task{}).Scopes(models.OwnedBy(userID))
 }
 
-// Transaction runs fn in one transaction; fn gets a function that starts
-// userID-scoped task queries inside it, and nothing else.
-func (s *Store) Transaction(ctx context.Context, userID string, fn func(tasks func() *gorm.DB) error) error {
+// Tx is one transaction, bound to one user: it starts that user's queries
+// and nothing else.
+type Tx struct {
+	tx     *gorm.DB
+	userID string
+}
+
+// Tasks starts a statement on the user's tasks inside the transaction.
+func (t Tx) Tasks() *gorm.DB {
+	return t.tx.Model(&models.Task{}).Scopes(models.OwnedBy(t.userID))
+}
+
+// IdempotencyKeys starts a statement on the user's idempotency records
+// inside the transaction.
+func (t Tx) IdempotencyKeys() *gorm.DB {
+	return t.tx.Model(&models.IdempotencyKey{}).Scopes(models.KeysOwnedBy(t.userID))
+}
+
+// Transaction runs fn in one transaction for userID; fn's error rolls it
+// back. Every statement inside must go through the Tx: on SQLite the pool
+// has a single connection, which the transaction holds, so a statement on
+// the Store itself would wait for it forever.
+func (s *Store) Transaction(ctx context.Context, userID string, fn func(Tx) error) error {
+	if userID == "" {
+		return models.ErrNoOwner
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(func() *gorm.DB {
-			return tx.Model(&models.Task{}).Scopes(models.OwnedBy(userID))
-		})
+		return fn(Tx{tx: tx, userID: userID})
 	})
 }

@@ -35,16 +35,20 @@ const (
 // that already holds rows.
 type Task struct {
 	ID          int64       `gorm:"primaryKey;index:idx_tasks_user_created,priority:3,sort:desc"`
-	UserID      string      `gorm:"type:text;not null;index:idx_tasks_user_created,priority:1"`
+	UserID      string      `gorm:"type:text;not null;index:idx_tasks_user_created,priority:1;index:idx_tasks_user_due,priority:1"`
 	Title       string      `gorm:"type:varchar(200);not null"`
 	Description *string     `gorm:"type:text"`
 	Completed   bool        `gorm:"not null;default:false"`
 	CompletedAt *time.Time  ``
 	Priority    Priority    `gorm:"type:text;not null;default:medium"`
 	Tags        Tags        `gorm:"not null;default:'[]'"`
-	DueDate     *time.Time  ``
+	DueDate     *time.Time  `gorm:"index:idx_tasks_user_due,priority:2"`
 	Recurrence  *Recurrence `gorm:"type:text"`
 	Version     int64       `gorm:"not null;default:1"`
+	// NextTaskID is the occurrence that completing this recurring task
+	// created. Once set it stays set, also when the task is reopened, so
+	// that completing it again cannot create a second copy.
+	NextTaskID *int64 ``
 	// Timestamps are set by the hooks below from the database handle's clock,
 	// not by GORM's own tracking, so that tests can fix the time.
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false;index:idx_tasks_user_created,priority:2,sort:desc"`

@@ -44,6 +44,13 @@ func (c *clock) Now() time.Time {
 	return c.now
 }
 
+// set moves the clock to t; the next reading is 1 ms after it.
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
 // syncBuffer is a log sink safe for concurrent requests.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -122,7 +129,7 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	db, err := database.Open(dbcfg, clk.Now, log)
+	db, err := database.Open(cfg.Database, clk.Now, log)
 	if err != nil {
 		t.Fatalf("open %s: %v", driver, err)
 	}
@@ -252,6 +259,7 @@ type task struct {
 	DueDate     *time.Time `json:"due_date"`
 	Recurrence  *string    `json:"recurrence"`
 	Version     int64      `json:"version"`
+	NextTaskID  *int64     `json:"next_task_id"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 }
@@ -329,3 +337,32 @@ func (e *env) create(user string, body any) task {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ids returns the ids of a list response, failing unless it is a 200 whose
+// tasks all belong to user.
+func (r response) ids(t *testing.T, user string) []int64 {
+	t.Helper()
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	var got []task
+	r.decode(t, &got)
+	out := make([]int64, 0, len(got))
+	for _, g := range got {
+		if g.UserID != user {
+			t.Errorf("%s's list holds a task of %s", user, g.UserID)
+		}
+		out = append(out, g.ID)
+	}
+	return out
+}
+
+// countRows counts every row of the tasks table, of all users.
+func (e *env) countRows() int64 {
+	e.t.Helper()
+	var n int64
+	if err := e.db.Table("tasks").Count(&n).Error; err != nil {
+		e.t.Fatalf("counting tasks: %v", err)
+	}
+	return n
+}

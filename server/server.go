@@ -65,7 +65,7 @@ func New(d Deps) *fiber.App {
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 		AllowHeaders:  "Authorization,Content-Type,If-Match,If-None-Match,Idempotency-Key",
-		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After",
+		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After,Idempotent-Replayed",
 		MaxAge:        600,
 	}))
 
@@ -92,6 +92,9 @@ func New(d Deps) *fiber.App {
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
+	user.Delete("/tasks", tasks.ClearCompleted)
+	// Before /tasks/:id, which would otherwise take "stats" for an id.
+	user.Get("/tasks/stats", tasks.Stats)
 	user.Get("/tasks/:id", tasks.Get)
 	user.Put("/tasks/:id", tasks.Replace)
 	user.Patch("/tasks/:id", tasks.Patch)

@@ -48,9 +48,9 @@ func TestCreate(t *testing.T) {
 		}},
 		{"read-only fields ignored", map[string]any{
 			"title": "mine", "id": 999999, "user_id": "mallory", "version": 42, "created_at": "2000-01-01T00:00:00Z",
-			"updated_at": "2000-01-01T00:00:00Z", "completed_at": "2000-01-01T00:00:00Z",
+			"updated_at": "2000-01-01T00:00:00Z", "completed_at": "2000-01-01T00:00:00Z", "next_task_id": 7,
 		}, func(got task) string {
-			if got.ID == 999999 || got.UserID != "alice" || got.Version != 1 || got.CreatedAt.Year() != 2026 || got.CompletedAt != nil {
+			if got.ID == 999999 || got.UserID != "alice" || got.Version != 1 || got.CreatedAt.Year() != 2026 || got.CompletedAt != nil || got.NextTaskID != nil {
 				return "a read-only field was taken from the body"
 			}
 			return ""

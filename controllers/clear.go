@@ -1,0 +1,39 @@
+package controllers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"todo-api/models"
+	"todo-api/problem"
+)
+
+// ClearCompleted deletes the caller's completed tasks and says how many.
+// It demands ?status=completed, and nothing else, so that a bare DELETE on
+// the collection — a client bug, a stripped query string — can never wipe
+// a user's tasks.
+func (h *Tasks) ClearCompleted(c *fiber.Ctx) error {
+	var errs []problem.FieldError
+	status, seen := "", false
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		name := string(k)
+		switch {
+		case name != "status":
+			errs = append(errs, problem.FieldError{Field: truncate(name, 64), Message: "is not a parameter of clearing completed tasks"})
+		case seen:
+			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
+		default:
+			status, seen = string(v), true
+		}
+	})
+	if status != "completed" {
+		errs = append(errs, problem.FieldError{Field: "status", Message: "must be completed: DELETE on the collection only clears completed tasks"})
+	}
+	if len(errs) > 0 {
+		return problem.Validation(errs...)
+	}
+	res := h.tasks(c).Where("tasks.completed = ?", true).Delete(&models.Task{})
+	if res.Error != nil {
+		return res.Error
+	}
+	return c.JSON(fiber.Map{"deleted": res.RowsAffected})
+}

@@ -1,0 +1,76 @@
+package controllers
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"todo-api/problem"
+)
+
+// stats is the body of GET /tasks/stats.
+type stats struct {
+	Total     int64 `json:"total"`
+	Pending   int64 `json:"pending"`
+	Completed int64 `json:"completed"`
+	Overdue   int64 `json:"overdue"`
+	DueToday  int64 `json:"due_today"`
+}
+
+// Stats counts the caller's tasks in one query. overdue is pending tasks due
+// before now; due_today is pending tasks due on today's calendar date in the
+// zone tz names (UTC by default), so a task due earlier today counts in both.
+func (h *Tasks) Stats(c *fiber.Ctx) error {
+	loc, err := statsZone(c)
+	if err != nil {
+		return err
+	}
+	now := h.now.Now()
+	y, m, d := now.In(loc).Date()
+	// time.Date normalises day d+1 and finds the right offset on days with a
+	// daylight-saving change, which last 23 or 25 hours.
+	start := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
+	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
+	var s stats
+	err = h.tasks(c).Select(`COUNT(*) AS total,
+		COALESCE(SUM(CASE WHEN tasks.completed THEN 0 ELSE 1 END), 0) AS pending,
+		COALESCE(SUM(CASE WHEN tasks.completed THEN 1 ELSE 0 END), 0) AS completed,
+		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS overdue,
+		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date >= ? AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS due_today`,
+		now, start, end).Scan(&s).Error
+	if err != nil {
+		return err
+	}
+	cacheHeaders(c)
+	return c.JSON(s)
+}
+
+// statsZone reads the stats query: tz, an IANA zone name, is the only parameter.
+func statsZone(c *fiber.Ctx) (*time.Location, error) {
+	loc := time.UTC
+	var errs []problem.FieldError
+	seen := false
+	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
+		name, value := string(k), string(v)
+		if name != "tz" {
+			errs = append(errs, problem.FieldError{Field: truncate(name, 64), Message: "is not a known query parameter"})
+			return
+		}
+		if seen {
+			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
+			return
+		}
+		seen = true
+		// "" and "Local" would name UTC and the server's own zone.
+		l, err := time.LoadLocation(value)
+		if err != nil || value == "" || value == "Local" {
+			errs = append(errs, problem.FieldError{Field: name, Message: "must be an IANA time zone name, e.g. Europe/Berlin"})
+			return
+		}
+		loc = l
+	})
+	if len(errs) > 0 {
+		return nil, problem.Validation(errs...)
+	}
+	return loc, nil
+}

@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"io"
+	"log/slog"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"todo-api/config"
+	"todo-api/database"
+	"todo-api/internal/testpg"
+)
+
+// benchSchema is the benchmark's contract table (bench/schema.sql), which
+// exists with rows before the service first starts.
+const benchSchema = `
+CREATE TABLE tasks (
+    id          bigserial PRIMARY KEY,
+    user_id     text         NOT NULL,
+    title       varchar(200) NOT NULL,
+    description text         NULL,
+    completed   boolean      NOT NULL DEFAULT false,
+    priority    text         NOT NULL DEFAULT 'medium',
+    due_date    timestamptz  NULL,
+    created_at  timestamptz  NOT NULL,
+    updated_at  timestamptz  NOT NULL
+);
+CREATE INDEX idx_tasks_user_created ON tasks (user_id, created_at DESC, id DESC);
+INSERT INTO tasks (user_id, title, completed, created_at, updated_at)
+VALUES ('alice', 'seeded', true, now(), now()), ('bob', 'seeded too', false, now(), now());
+`
+
+func rawPostgres(t *testing.T, dsn string) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = database.Close(db) })
+	return db
+}
+
+// TestMigrateBenchmarkTable starts the service on the benchmark's table:
+// the new columns are added with defaults to the existing rows, and the
+// existing index is kept as it was.
+func TestMigrateBenchmarkTable(t *testing.T) {
+	dsn := testpg.NewDatabase(t)
+	raw := rawPostgres(t, dsn)
+	if err := raw.Exec(benchSchema).Error; err != nil {
+		t.Fatal(err)
+	}
+	indexDef := func(name string) string {
+		var def string
+		raw.Raw("SELECT indexdef FROM pg_indexes WHERE tablename = 'tasks' AND indexname = ?", name).Scan(&def)
+		return def
+	}
+	created := indexDef("idx_tasks_user_created")
+
+	e := newEnv(t, config.Postgres, func(c *config.Config) { c.Database.DSN = dsn })
+	var got []task
+	e.call("GET", "/api/alice/tasks", e.token("alice"), nil).decode(t, &got)
+	if len(got) != 1 || got[0].Title != "seeded" || got[0].Version != 1 || !reflect.DeepEqual(got[0].Tags, []string{}) ||
+		got[0].Priority != "medium" || got[0].NextTaskID != nil || got[0].Recurrence != nil || !got[0].Completed {
+		t.Errorf("seeded row reads as %+v", got)
+	}
+	if r := e.call("PATCH", "/api/bob/tasks/2", e.token("bob"), map[string]any{"tags": []string{"x"}}); r.status != 200 || r.task(t).Version != 2 {
+		t.Errorf("seeded row cannot be updated: %d %s", r.status, r.body)
+	}
+	if after := indexDef("idx_tasks_user_created"); after != created {
+		t.Errorf("idx_tasks_user_created changed from %q to %q", created, after)
+	}
+	for _, name := range []string{"idx_tasks_tags", "idx_tasks_user_due"} {
+		if indexDef(name) == "" {
+			t.Errorf("index %s missing", name)
+		}
+	}
+}
+
+// TestConcurrentStarts migrates one empty database from several instances
+// at once, as a deploy that starts several machines does.
+func TestConcurrentStarts(t *testing.T) {
+	dsn := testpg.NewDatabase(t)
+	cfg := config.Database{Driver: config.Postgres, DSN: dsn}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			db, err := database.Open(cfg, time.Now, log)
+			if err == nil {
+				err = database.Close(db)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: %v", i, err)
+		}
+	}
+}
