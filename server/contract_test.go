@@ -50,6 +50,12 @@ var anyPath = map[int]string{
 	http.StatusRequestHeaderFieldsTooLarge: "RequestHeaderFieldsTooLarge",
 }
 
+// preRouting says whether the HTTP server sends status before any route
+// is chosen (body or headers over the limit).
+func preRouting(status int) bool {
+	return status == http.StatusRequestEntityTooLarge || status == http.StatusRequestHeaderFieldsTooLarge
+}
+
 // contract is the loaded document and a router that finds its operations.
 type contract struct {
 	doc    *openapi3.T
@@ -130,23 +136,24 @@ func (c *contract) check(x exchange) error {
 	ctx := context.Background()
 
 	route, params, err := c.router.FindRoute(req)
+	routed := err == nil
 	var where string
-	if err != nil {
+	switch {
+	case !routed:
 		name, ok := anyPath[x.status]
 		if !ok {
 			return c.fail(x, fmt.Sprintf("no operation (%v)", err),
 				[]string{fmt.Sprintf("status %d: a request that matches no operation may only get %v", x.status, sortedKeys(anyPath))})
 		}
-		route, params = c.anyPathRoute(name, x), nil
+		route = c.anyPathRoute(name, x)
 		where = "components/responses/" + name
-	} else {
+	case preRouting(x.status) && route.Operation.Responses.Status(x.status) == nil:
+		// Sent by the HTTP server before routing, whatever the path.
+		name := anyPath[x.status]
+		where = fmt.Sprintf("operation %s (%s %s), components/responses/%s", route.Operation.OperationID, route.Method, route.Path, name)
+		route = c.anyPathRoute(name, x)
+	default:
 		where = fmt.Sprintf("operation %s (%s %s)", route.Operation.OperationID, route.Method, route.Path)
-		if name, ok := anyPath[x.status]; ok && route.Operation.Responses.Status(x.status) == nil &&
-			(x.status == http.StatusRequestEntityTooLarge || x.status == http.StatusRequestHeaderFieldsTooLarge) {
-			// Sent by the HTTP server before routing, whatever the path.
-			route = c.anyPathRoute(name, x)
-			where += ", components/responses/" + name
-		}
 	}
 
 	in := &openapi3filter.RequestValidationInput{
@@ -161,7 +168,7 @@ func (c *contract) check(x exchange) error {
 	}
 	var problems []string
 	accepted := x.status/100 == 2 || x.status == http.StatusNotModified
-	if accepted && params != nil {
+	if accepted && routed {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			for _, p := range describe(err) {
 				problems = append(problems, "request accepted although the document forbids it: "+p)

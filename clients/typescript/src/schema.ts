@@ -364,7 +364,7 @@ export interface components {
         /** @enum {string} */
         Priority: "low" | "medium" | "high";
         /**
-         * @description Completing a recurring task creates its next occurrence with the due date moved on by one period.
+         * @description Completing a recurring task creates its next occurrence — same title, description, priority, tags and recurrence, pending — with the due date moved on by one period; the answer's `next_task_id` names it. A recurring task needs a `due_date` (422 otherwise).
          * @enum {string|null}
          */
         Recurrence: "daily" | "weekly" | "monthly" | null;
