@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -176,20 +177,25 @@ type response struct {
 }
 
 // call sends one request. body is sent as JSON unless it is a string, which
-// is sent as is; headers are name, value pairs.
+// is sent as is; headers are name, value pairs. The request and the response
+// are checked against docs/openapi.yaml (contract_test.go says how).
 func (e *env) call(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
-	var r io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		r = strings.NewReader(string(raw))
+		sent = raw
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(sent)
 	}
 	req := httptest.NewRequest(method, path, r)
 	if body != nil {
@@ -230,6 +236,7 @@ func (e *env) call(method, path, token string, body any, headers ...string) resp
 	if res.StatusCode == http.StatusInternalServerError && !e.expect500 {
 		e.t.Errorf("%s %s: unexpected 500: %s", method, path, raw)
 	}
+	e.checkContract(req, path, sent, res, raw)
 	return response{status: res.StatusCode, header: res.Header, body: raw}
 }
 

@@ -15,6 +15,7 @@ import (
 	"todo-api/config"
 	"todo-api/controllers"
 	"todo-api/database"
+	"todo-api/docs"
 	"todo-api/middleware"
 	"todo-api/problem"
 )
@@ -86,6 +87,8 @@ func New(d Deps) *fiber.App {
 		}
 		return c.JSON(fiber.Map{"status": "ready"})
 	})
+
+	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
 	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock)
 	api := app.Group("/api", d.Verifier.Authenticate())

@@ -1,0 +1,233 @@
+import type { components, operations } from "./schema.js";
+import { problemFrom } from "./errors.js";
+
+export type Task = components["schemas"]["Task"];
+/** The body of a create or a replace (PUT): `title` required, absent fields get defaults. */
+export type TaskCreate = components["schemas"]["TaskCreate"];
+/** The body of a PATCH: only the fields sent change; `null` clears. */
+export type TaskPatch = components["schemas"]["TaskPatch"];
+export type TaskStats = components["schemas"]["Stats"];
+export type Priority = components["schemas"]["Priority"];
+export type Recurrence = components["schemas"]["Recurrence"];
+/** Filters, sort and page of the list. */
+export type ListQuery = NonNullable<operations["listTasks"]["parameters"]["query"]>;
+
+/** How the client gets a bearer token (Better Auth's live 15 minutes). */
+export type GetToken = (options: { forceRefresh: boolean }) => string | Promise<string>;
+
+export interface ClientOptions {
+  /** Where the API is, e.g. `https://api.example.com`; "" for the page's own origin. */
+  baseUrl: string;
+  /** The signed-in user's id: the token's `sub`. */
+  userId: string;
+  /**
+   * Called before every request. After a 401 it is called once more with
+   * `forceRefresh: true` and the request is retried with the new token;
+   * a second 401 is thrown.
+   */
+  getToken: GetToken;
+  /** Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** A task with the ETag of the version read, for If-Match on the next write. */
+export interface Versioned {
+  task: Task;
+  etag: string;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  /** Tasks matching the filters across all pages (X-Total-Count). */
+  total: number;
+  /** The queries of the neighbouring pages (from the Link header), for listTasks; null at the ends. */
+  next: ListQuery | null;
+  prev: ListQuery | null;
+}
+
+/** Options of the writes to one task. */
+export interface WriteOptions {
+  /** The ETag last read; a 412 ApiError is thrown when the task has changed since. */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * etagOf gives the ETag of a task as read, `"<id>-<version>"` — the list
+ * carries no ETag per task, and optimistic updates of listed tasks need one.
+ */
+export function etagOf(task: Pick<Task, "id" | "version">): string {
+  return `"${task.id}-${task.version}"`;
+}
+
+export type TodoClient = ReturnType<typeof createTodoClient>;
+
+/** createTodoClient returns the API's operations for one signed-in user. */
+export function createTodoClient(options: ClientOptions) {
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const base = options.baseUrl.replace(/\/+$/, "");
+  const tasksPath = `/api/${encodeURIComponent(options.userId)}/tasks`;
+
+  interface Call {
+    query?: URLSearchParams;
+    body?: unknown;
+    headers?: Record<string, string | undefined>;
+    signal?: AbortSignal;
+  }
+
+  // send makes one API call with a fresh token, retrying once on 401, and
+  // throws an ApiError for anything but a 2xx or a 304.
+  async function send(method: string, path: string, call: Call = {}): Promise<Response> {
+    const query = call.query?.toString();
+    const url = `${base}${path}${query ? `?${query}` : ""}`;
+    const headers: Record<string, string> = { Accept: "application/json" };
+    for (const [k, v] of Object.entries(call.headers ?? {})) {
+      if (v !== undefined) headers[k] = v;
+    }
+    if (call.body !== undefined) headers["Content-Type"] = "application/json";
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+
+    for (let attempt = 0; ; attempt++) {
+      const token = await options.getToken({ forceRefresh: attempt > 0 });
+      const res = await doFetch(url, {
+        method,
+        headers: { ...headers, Authorization: `Bearer ${token}` },
+        body,
+        signal: call.signal,
+      });
+      // A 401 is answered before the request is acted on, so resending it,
+      // even a POST, cannot do anything twice.
+      if (res.status === 401 && attempt === 0) {
+        await res.body?.cancel();
+        continue;
+      }
+      if (res.ok || res.status === 304) return res;
+      throw await problemFrom(res);
+    }
+  }
+
+  async function versioned(res: Response): Promise<Versioned> {
+    const task = (await res.json()) as Task;
+    return { task, etag: res.headers.get("ETag") ?? etagOf(task) };
+  }
+
+  const taskPath = (id: number) => `${tasksPath}/${encodeURIComponent(String(id))}`;
+
+  return {
+    /** One page of tasks, filtered and sorted. */
+    async listTasks(query: ListQuery = {}, init: { signal?: AbortSignal } = {}): Promise<TaskPage> {
+      const res = await send("GET", tasksPath, { query: listParams(query), signal: init.signal });
+      const links = parseLinks(res.headers.get("Link"));
+      return {
+        tasks: (await res.json()) as Task[],
+        total: Number(res.headers.get("X-Total-Count") ?? "0"),
+        next: links.next ?? null,
+        prev: links.prev ?? null,
+      };
+    },
+
+    /**
+     * One task. With `ifNoneMatch` (an ETag you hold), resolves to null when
+     * the task has not changed (304).
+     */
+    async getTask(id: number, init: { ifNoneMatch?: string; signal?: AbortSignal } = {}): Promise<Versioned | null> {
+      const res = await send("GET", taskPath(id), { headers: { "If-None-Match": init.ifNoneMatch }, signal: init.signal });
+      return res.status === 304 ? null : versioned(res);
+    },
+
+    /**
+     * Creates a task. An `idempotencyKey` (a UUID per user action, kept
+     * across retries) makes a retried create answer the first task instead
+     * of making a second one.
+     */
+    async createTask(body: TaskCreate, init: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<Versioned> {
+      const res = await send("POST", tasksPath, {
+        body,
+        headers: { "Idempotency-Key": init.idempotencyKey },
+        signal: init.signal,
+      });
+      return versioned(res);
+    },
+
+    /** Changes the fields given; `null` clears a field. */
+    async updateTask(id: number, patch: TaskPatch, init: WriteOptions = {}): Promise<Versioned> {
+      return versioned(await send("PATCH", taskPath(id), { body: patch, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+    },
+
+    /** Replaces the editable fields; those absent get their defaults. */
+    async replaceTask(id: number, body: TaskCreate, init: WriteOptions = {}): Promise<Versioned> {
+      return versioned(await send("PUT", taskPath(id), { body, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+    },
+
+    /**
+     * Flips `completed`, or sets it when `completed` is given — use that for
+     * optimistic UIs, so that a retried request cannot flip the task back.
+     */
+    async toggleTask(id: number, init: WriteOptions & { completed?: boolean } = {}): Promise<Versioned> {
+      return versioned(
+        await send("PATCH", `${taskPath(id)}/toggle`, {
+          body: init.completed === undefined ? undefined : { completed: init.completed },
+          headers: { "If-Match": init.ifMatch },
+          signal: init.signal,
+        }),
+      );
+    },
+
+    async deleteTask(id: number, init: WriteOptions = {}): Promise<void> {
+      const res = await send("DELETE", taskPath(id), { headers: { "If-Match": init.ifMatch }, signal: init.signal });
+      await res.body?.cancel();
+    },
+
+    /** Deletes every completed task; resolves to how many. */
+    async clearCompleted(init: { signal?: AbortSignal } = {}): Promise<number> {
+      const res = await send("DELETE", tasksPath, { query: new URLSearchParams({ status: "completed" }), signal: init.signal });
+      return ((await res.json()) as { deleted: number }).deleted;
+    },
+
+    /** Counts; `tz` (an IANA zone) says which day is today. */
+    async getStats(init: { tz?: string; signal?: AbortSignal } = {}): Promise<TaskStats> {
+      const query = new URLSearchParams(init.tz ? { tz: init.tz } : {});
+      return (await (await send("GET", `${tasksPath}/stats`, { query, signal: init.signal })).json()) as TaskStats;
+    },
+  };
+}
+
+// listParams serialises the list query the way the document describes it:
+// priority as one comma-separated value, tag repeated.
+function listParams(query: ListQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue;
+    if (key === "tag" && Array.isArray(value)) {
+      for (const tag of value) params.append("tag", String(tag));
+    } else if (Array.isArray(value)) {
+      params.set(key, value.join(","));
+    } else {
+      params.set(key, String(value));
+    }
+  }
+  return params;
+}
+
+// parseLinks reads an RFC 8288 Link header into rel → list query.
+function parseLinks(header: string | null): Record<string, ListQuery> {
+  const out: Record<string, ListQuery> = {};
+  for (const [, target = "", rel = ""] of (header ?? "").matchAll(/<([^>]*)>\s*;\s*rel="?([^";,]+)"?/g)) {
+    out[rel] = listQueryOf(new URLSearchParams(target.split("?")[1] ?? ""));
+  }
+  return out;
+}
+
+// listQueryOf is listParams backwards.
+function listQueryOf(params: URLSearchParams): ListQuery {
+  const q: Record<string, unknown> = {};
+  for (const key of new Set(params.keys())) {
+    const value = params.get(key) ?? "";
+    if (key === "tag") q.tag = params.getAll("tag");
+    else if (key === "priority") q.priority = value.split(",");
+    else if (key === "limit" || key === "offset") q[key] = Number(value);
+    else if (key === "overdue") q.overdue = value === "true";
+    else q[key] = value;
+  }
+  return q as ListQuery;
+}
