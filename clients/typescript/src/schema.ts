@@ -398,14 +398,17 @@ export interface components {
             updated_at: string;
             /**
              * Format: int64
-             * @description Only in the answer to the write that completed a recurring task — the id of the next occurrence it created.
+             * @description The next occurrence that completing this recurring task created;
+             *     null until then, and for tasks that do not repeat. It stays set
+             *     when the task is reopened, so completing it again never makes a
+             *     second copy of the same occurrence.
              */
-            next_task_id?: number;
+            next_task_id: number | null;
         };
         /**
          * @description The editable fields; on PATCH, only those sent change. The read-only
          *     fields of a task (`id`, `user_id`, `version`, `created_at`,
-         *     `updated_at`, `completed_at`) are accepted and ignored, so a client
+         *     `updated_at`, `completed_at`, `next_task_id`) are accepted and ignored, so a client
          *     may send back what it read. Any other member is a 422.
          */
         TaskPatch: {
@@ -436,6 +439,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored (follows `completed`). */
             completed_at?: unknown;
+            /** @description Read-only; ignored. */
+            next_task_id?: unknown;
         };
         /**
          * @description A whole task (POST and PUT): `title` is required and every editable
@@ -472,6 +477,8 @@ export interface components {
             updated_at?: unknown;
             /** @description Read-only; ignored (follows `completed`). */
             completed_at?: unknown;
+            /** @description Read-only; ignored. */
+            next_task_id?: unknown;
         };
         ToggleBody: {
             completed: boolean;
@@ -891,7 +898,7 @@ export interface operations {
                 priority?: components["schemas"]["Priority"][];
                 /** @description Tasks carrying every tag given; repeat the parameter for several (`tag=home&tag=errands`). Compared lower-cased. */
                 tag?: string[];
-                /** @description Case-insensitive search in title and description. `%` and `_` are matched literally. */
+                /** @description Case-insensitive search in title and description, trimmed; empty means no search. `%` and `_` are matched literally. */
                 q?: string;
                 /** @description Tasks due at or before this instant (RFC 3339). Tasks without a due date never match. */
                 due_before?: string;
