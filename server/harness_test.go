@@ -22,6 +22,7 @@ import (
 	"todo-api/config"
 	"todo-api/database"
 	"todo-api/internal/testpg"
+	"todo-api/metrics"
 	"todo-api/middleware"
 	"todo-api/server"
 )
@@ -35,6 +36,13 @@ const testSecret = "test-secret-0123456789abcdef0123456789"
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
+}
+
+// advance moves the clock on by d.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func (c *clock) Now() time.Time {
@@ -69,6 +77,9 @@ type env struct {
 	db    *gorm.DB
 	clock *clock
 	cfg   config.Config
+	logs  *syncBuffer
+	// metrics is the registry the app records into and serves at /metrics.
+	metrics *metrics.Registry
 	// baseURL is set once listen has been called.
 	baseURL string
 }
@@ -86,7 +97,13 @@ func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, driver string, edits ...func(*config.Config)) *env {
 	t.Helper()
-	dbcfg := config.Database{Driver: driver}
+	return newEnvDeps(t, driver, nil, edits...)
+}
+
+// newEnvDeps is newEnv with a last say over the app's dependencies.
+func newEnvDeps(t *testing.T, driver string, depsEdit func(*server.Deps), edits ...func(*config.Config)) *env {
+	t.Helper()
+	dbcfg := config.Database{Driver: driver, Timeout: 5 * time.Second}
 	if driver == config.SQLite {
 		dbcfg.DSN = filepath.Join(t.TempDir(), "todo.db")
 	} else {
@@ -104,26 +121,39 @@ func newEnv(t *testing.T, driver string, edits ...func(*config.Config)) *env {
 	}
 	clk := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	// The server log is shown only when the test fails.
-	var logs syncBuffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	db, err := database.Open(dbcfg, clk.Now, log)
+	db, err := database.Open(cfg.Database, clk.Now, log)
 	if err != nil {
 		t.Fatalf("open %s: %v", driver, err)
 	}
 	t.Cleanup(func() { _ = database.Close(db) })
-	app := server.New(server.Deps{
+	reg := metrics.New(metrics.Build{Version: "test", Commit: "test-commit"})
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.WatchDB(sqlDB, "todo"); err != nil {
+		t.Fatal(err)
+	}
+	deps := server.Deps{
 		Config:   cfg,
 		DB:       db,
 		Log:      log,
 		Clock:    clk.Now,
 		Verifier: middleware.NewVerifier(cfg.Auth, clk.Now),
-	})
-	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg}
+		Metrics:  reg,
+	}
+	if depsEdit != nil {
+		depsEdit(&deps)
+	}
+	app := server.New(deps)
+	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs, metrics: reg}
 }
 
 // sign signs claims with key using method, for tokens the tests forge.
