@@ -1,6 +1,7 @@
 package database
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/url"
@@ -24,9 +25,9 @@ import (
 //     connection that never saw the statement. A default_query_exec_mode
 //     parameter in the URL itself wins, being the more specific setting.
 //   - A query whose context ends (the request's DB_TIMEOUT deadline) is
-//     cancelled on the server too, not only abandoned by the client, so a
-//     timed-out request does not keep holding locks or a pooler slot, and
-//     the connection stays usable afterwards.
+//     cancelled on the server too (see cancelOnDone), not only abandoned by
+//     the client, so a timed-out request does not keep holding locks or a
+//     pooler slot, and the connection stays usable afterwards.
 func openPostgres(dsn, execMode string) (*sql.DB, error) {
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -41,14 +42,51 @@ func openPostgres(dsn, execMode string) (*sql.DB, error) {
 		cc.DefaultQueryExecMode = mode
 	}
 	cc.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-		return &pgconn.CancelRequestContextWatcherHandler{
-			Conn: c,
-			// If the server does not answer the cancel request either (it
-			// is down), give up on the connection shortly after.
-			DeadlineDelay: 500 * time.Millisecond,
-		}
+		return &cancelOnDone{conn: c}
 	}
 	return stdlib.OpenDB(*cc), nil
+}
+
+// cancelGrace bounds the cancel request, and the wait for a query that a
+// server gone silent never ends, after the query's context has ended.
+const cancelGrace = time.Second
+
+// cancelOnDone is the pgx context watcher: when a query's context ends it
+// sends the server a cancel request for the query and bounds the wait for it.
+// Unlike pgx's own CancelRequestContextWatcherHandler it keeps the cancel
+// connection open until the server (or pooler) closes it, rather than hanging
+// up as soon as the cancelled query returns: PgBouncer before 1.20 (Debian
+// 12 ships 1.18) dies with "disconnect_client(): bad client state" when a
+// cancel client hangs up first (pgbouncer issues 801 and 904), which would
+// take every client of the pooler down with it.
+type cancelOnDone struct {
+	conn *pgconn.PgConn
+	done chan struct{}
+}
+
+// HandleCancel runs when the query's context ends while it is in progress.
+func (h *cancelOnDone) HandleCancel(context.Context) {
+	// If nothing answers, not even the cancel, unblock the query anyway;
+	// the connection is then broken and the pool drops it.
+	_ = h.conn.Conn().SetDeadline(time.Now().Add(cancelGrace))
+	h.done = make(chan struct{})
+	go func() {
+		defer close(h.done)
+		ctx, cancel := context.WithTimeout(context.Background(), cancelGrace)
+		defer cancel()
+		_ = h.conn.CancelRequest(ctx)
+		// The server has taken the request, but the backend may act on it
+		// a moment later: wait, as pgx does, so that it cannot cancel the
+		// connection's next query instead.
+		time.Sleep(100 * time.Millisecond)
+	}()
+}
+
+// HandleUnwatchAfterCancel runs once the cancelled query has returned; the
+// connection is used again only after the cancel request is over.
+func (h *cancelOnDone) HandleUnwatchAfterCancel() {
+	<-h.done
+	_ = h.conn.Conn().SetDeadline(time.Time{})
 }
 
 func queryExecMode(name string) (pgx.QueryExecMode, error) {
