@@ -73,6 +73,7 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), MigrationTimeout)
 	defer cancel()
+	start := time.Now()
 	if cfg.MigrationDSN != "" {
 		err = migrateVia(ctx, cfg, clock)
 	} else {
@@ -82,7 +83,8 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
 	}
-	log.Debug("database migrated", "driver", cfg.Driver, "via_migration_url", cfg.MigrationDSN != "")
+	log.Info("database migrated", "driver", cfg.Driver, "via_migration_url", cfg.MigrationDSN != "",
+		"took_ms", time.Since(start).Milliseconds())
 	return db, nil
 }
 
