@@ -18,23 +18,23 @@ import (
 // series stays bounded.
 type routeNames struct {
 	once     sync.Once
-	handlers map[string]bool // "METHOD pattern" of every handler route
-	patterns map[string]bool // every registered path, middleware included
+	handlers map[[2]string]bool // {method, pattern} of every handler route
+	patterns map[string]bool    // every registered path, middleware included
 }
 
 func (r *routeNames) of(c *fiber.Ctx) string {
 	// Routes are all registered before the first request is served.
 	r.once.Do(func() {
-		r.handlers, r.patterns = map[string]bool{}, map[string]bool{}
+		r.handlers, r.patterns = map[[2]string]bool{}, map[string]bool{}
 		for _, rt := range c.App().GetRoutes(true) {
-			r.handlers[rt.Method+" "+rt.Path] = true
+			r.handlers[[2]string{rt.Method, rt.Path}] = true
 		}
 		for _, rt := range c.App().GetRoutes(false) {
 			r.patterns[rt.Path] = true
 		}
 	})
 	rt := c.Route()
-	if r.handlers[rt.Method+" "+rt.Path] {
+	if r.handlers[[2]string{rt.Method, rt.Path}] {
 		return rt.Path
 	}
 	status := c.Response().StatusCode()
