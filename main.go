@@ -148,8 +148,8 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 		log.Info("shutting down", "signal", sig.String(), "in_flight", drain.InFlight(),
 			"timeout", cfg.HTTP.ShutdownTimeout.String())
 	}
-	// Stop accepting, finish in-flight requests, then close the pool
-	// (deferred above) and exit 0, all within SHUTDOWN_TIMEOUT.
+	// Stop accepting, finish in-flight requests, then close the pool and
+	// exit 0, all within SHUTDOWN_TIMEOUT.
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
@@ -159,6 +159,9 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	}
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
+	}
+	if err := database.Close(db); err != nil {
+		log.Warn("closing the database pool", "error", err.Error())
 	}
 	log.Info("stopped", "took_ms", time.Since(start).Milliseconds())
 	return nil
