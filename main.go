@@ -2,6 +2,8 @@
 //
 //	todo-api              run the service (PORT, DATABASE_URL, ... from the environment or .env)
 //	todo-api token USER   print an HS256 token for USER signed with BETTER_AUTH_SECRET
+//	todo-api healthcheck  exit 0 if the instance on PORT answers /healthz (the container's HEALTHCHECK)
+//	todo-api version      print the version and commit the binary was built from
 package main
 
 import (
@@ -13,8 +15,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -27,6 +31,7 @@ import (
 	"todo-api/config"
 	"todo-api/database"
 	"todo-api/jwks"
+	"todo-api/metrics"
 	"todo-api/middleware"
 	"todo-api/server"
 )
@@ -39,6 +44,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "version" || args[0] == "--version") {
+		b := build()
+		fmt.Fprintf(stdout, "todo-api %s (commit %s, %s)\n", b.Version, b.Commit, runtime.Version())
+		return nil
+	}
 	// .env is optional; variables already in the environment win over it.
 	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("reading .env: %w", err)
@@ -53,9 +63,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		switch args[0] {
 		case "token":
 			return printToken(cfg, clock, args[1:], stdout)
+		case "healthcheck":
+			return healthcheck(cfg, args[1:], stdout)
 		case "serve":
 		default:
-			return fmt.Errorf("unknown command %q; commands: serve (default), token USER", args[0])
+			return fmt.Errorf("unknown command %q; commands: serve (default), token USER, healthcheck, version", args[0])
 		}
 	}
 	return serve(cfg, clock, stdout, stderr)
@@ -82,34 +94,44 @@ func printToken(cfg config.Config, clock database.Clock, args []string, stdout i
 }
 
 func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) error {
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	log := newLogger(cfg.Log, stdout)
+	b := build()
+	reg := metrics.New(b)
 
 	db, err := database.Open(cfg.Database, clock, log)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = database.Close(db) }()
+	if sqlDB, err := db.DB(); err == nil {
+		if err := reg.WatchDB(sqlDB, "todo"); err != nil {
+			return err
+		}
+	}
 
 	// Ends the JWKS refresh goroutine on the way out.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	keysCtx, stopKeys := context.WithCancel(context.Background())
+	defer stopKeys()
 	verifier := middleware.NewVerifier(cfg.Auth, clock)
-	var keysReady func() error
+	var readiness []server.ReadinessCheck
 	if cfg.Auth.JWKSURL != "" {
-		keys := jwks.New(jwks.Options{URL: cfg.Auth.JWKSURL, Log: log})
-		keys.Start(ctx)
+		keys := jwks.New(jwks.Options{URL: cfg.Auth.JWKSURL, Log: log, OnFetch: reg.JWKSRefreshed})
+		keys.Start(keysCtx)
 		verifier.WithKeySource(keys.Keyfunc, cfg.Auth.Algorithms...)
-		keysReady = keys.Ready
+		readiness = append(readiness, server.KeySetCheck(keys.Ready))
 	}
 	logVerification(log, cfg.Auth)
 
+	drain := server.NewDrain()
 	app := server.New(server.Deps{
 		Config:    cfg,
 		DB:        db,
 		Log:       log,
 		Clock:     clock,
 		Verifier:  verifier,
-		KeysReady: keysReady,
+		Metrics:   reg,
+		Readiness: readiness,
+		Drain:     drain,
 	})
 
 	// Expired idempotency records are never replayed; the janitor only
@@ -119,12 +141,18 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
-	ln, err := net.Listen("tcp", addr)
+	ln, err := server.Listen(addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
+	metricsSrv, err := serveMetrics(cfg.MetricsAddr, reg)
+	if err != nil {
+		return err
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env,
-		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted())
+		"version", b.Version, "commit", b.Commit,
+		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted(),
+		"metrics_addr", cfg.MetricsAddr, "rate_limit_per_minute", cfg.RateLimit.PerMinute)
 	if cfg.Env == config.Development {
 		if err := printWelcome(stderr, cfg, clock); err != nil {
 			return err
@@ -139,12 +167,45 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	case err := <-served:
 		return err
 	case sig := <-stop:
-		log.Info("shutting down", "signal", sig.String())
+		// A second signal ends the process at once.
+		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+		log.Info("shutting down", "signal", sig.String(), "in_flight", drain.InFlight(),
+			"timeout", cfg.HTTP.ShutdownTimeout.String())
 	}
-	// Finish in-flight requests; new connections are refused meanwhile.
-	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
-	defer done()
-	return app.ShutdownWithContext(shutdown)
+	// Stop accepting, finish in-flight requests, then close the pool and
+	// exit 0, all within SHUTDOWN_TIMEOUT.
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := drain.Shutdown(ctx, app, ln); err != nil {
+		log.Warn("shutdown timeout reached; dropping the requests still running",
+			"in_flight", drain.InFlight(), "error", err.Error())
+	}
+	if metricsSrv != nil {
+		_ = metricsSrv.Close()
+	}
+	if err := database.Close(db); err != nil {
+		log.Warn("closing the database pool", "error", err.Error())
+	}
+	log.Info("stopped", "took_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// serveMetrics serves /metrics on addr when METRICS_ADDR is set, so that it
+// can stay off the public port (Fly.io scrapes such a port privately).
+func serveMetrics(addr string, reg *metrics.Registry) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on METRICS_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
 }
 
 // logVerification says at start-up which tokens the service accepts, so a

@@ -255,24 +255,6 @@ func TestPostgresStart(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestBetterAuthDownAtStart runs the binary with BETTER_AUTH_URL naming a
 // port nobody listens on: it starts, logs its verification modes, says on
 // /readyz why it is not ready, serves HS256 tokens, and once Better Auth

@@ -37,6 +37,13 @@ type Config struct {
 	Auth     Auth
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
+
+	Log       Log
+	HTTP      HTTP
+	RateLimit RateLimit
+	// MetricsAddr serves /metrics on its own listener (say :9091) instead of
+	// on PORT, so that it need not be public; empty keeps it on PORT.
+	MetricsAddr string
 }
 
 // Database says which database to open.
@@ -44,6 +51,15 @@ type Database struct {
 	Driver string // Postgres or SQLite
 	// DSN is the PostgreSQL URL, or the SQLite file path.
 	DSN string
+	// MigrationDSN, when set, is a direct (non-pooled) PostgreSQL URL used
+	// only for the start-up migration.
+	MigrationDSN string
+	// Timeout is the deadline every request's database work runs under.
+	Timeout time.Duration
+	// MaxConns caps the connection pool.
+	MaxConns int
+	// QueryExecMode is pgx's default_query_exec_mode (one of QueryExecModes).
+	QueryExecMode string
 }
 
 // Auth says how bearer tokens are verified.
@@ -118,6 +134,8 @@ func Load(env Lookup) (Config, error) {
 			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
 		}
 	}
+
+	errs = append(errs, loadOps(get, &cfg)...)
 	return cfg, errors.Join(errs...)
 }
 

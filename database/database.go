@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm/logger"
 
 	"todo-api/config"
-	"todo-api/models"
 )
 
 // Clock tells the time; time.Now in production, a fixed clock in tests.
@@ -24,12 +23,31 @@ type Clock func() time.Time
 // keeps, so a task read back equals the one a write response showed.
 func (c Clock) Now() time.Time { return c().UTC().Truncate(time.Microsecond) }
 
+// MigrationTimeout bounds the start-up migration, waiting for another
+// instance's migration included.
+const MigrationTimeout = time.Minute
+
 // Open connects to the database the configuration names and migrates it.
 func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) {
 	var dialector gorm.Dialector
 	switch cfg.Driver {
 	case config.Postgres:
-		dialector = postgres.Open(cfg.DSN)
+		sqlDB, err := openPostgres(cfg.DSN, cfg.QueryExecMode)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		maxConns := cfg.MaxConns
+		if maxConns < 1 {
+			maxConns = 20
+		}
+		sqlDB.SetMaxOpenConns(maxConns)
+		sqlDB.SetMaxIdleConns(maxConns)
+		// Idle connections go after a while (Neon can then scale to zero),
+		// and every connection is renewed now and then, so that one a
+		// pooler or a failover has silently broken does not linger.
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		dialector = postgres.New(postgres.Config{Conn: sqlDB})
 	case config.SQLite:
 		dialector = sqlite.Open(sqliteDSN(cfg.DSN))
 	default:
@@ -52,39 +70,22 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 		// One writer at a time is all SQLite allows; a single connection
 		// queues writers in Go instead of spinning on SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
-	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), MigrationTimeout)
 	defer cancel()
-	if err := migrate(db.WithContext(ctx)); err != nil {
+	start := time.Now()
+	if cfg.MigrationDSN != "" {
+		err = migrateVia(ctx, cfg, clock)
+	} else {
+		err = migrate(ctx, db)
+	}
+	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
 	}
+	log.Info("database migrated", "driver", cfg.Driver, "via_migration_url", cfg.MigrationDSN != "",
+		"took_ms", time.Since(start).Milliseconds())
 	return db, nil
-}
-
-// migrate creates or extends the tables and indexes. New columns carry
-// defaults, so a tasks table that already holds rows (the benchmark creates
-// one beforehand) can take them. On PostgreSQL it runs in one transaction
-// under an advisory lock: instances that start at once migrate one after
-// the other instead of racing on CREATE INDEX, and a failure leaves nothing
-// half done.
-func migrate(db *gorm.DB) error {
-	if dialectOf(db) != postgresDialect {
-		return db.AutoMigrate(&models.Task{}, &models.IdempotencyKey{})
-	}
-	return db.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrateLock).Error; err != nil {
-			return err
-		}
-		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
-			return err
-		}
-		return tx.Exec(tagsIndex).Error
-	})
 }
 
 // sqliteDSN adds the pragmas the service relies on: WAL so readers never wait

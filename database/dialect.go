@@ -49,7 +49,3 @@ func (s *Store) HasAllTags(tags []string) clause.Expression {
 // index tags cannot say USING gin with an operator class, and SQLite has no
 // GIN. jsonb_path_ops serves @> and is smaller than the default class.
 const tagsIndex = `CREATE INDEX IF NOT EXISTS idx_tasks_tags ON tasks USING gin (tags jsonb_path_ops)`
-
-// migrateLock is the key of the PostgreSQL advisory lock that serialises
-// migrations of several instances starting at once ("todo" in ASCII).
-const migrateLock = 0x746f646f

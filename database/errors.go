@@ -40,8 +40,11 @@ func Unavailable(err error) bool {
 		return true
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01-03: admin shutdown, crash
-		// shutdown, cannot connect now; 53300: too many connections.
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"
+		// shutdown, cannot connect now; 53300: too many connections;
+		// 57014: query cancelled, which is what the server answers when the
+		// request's deadline made pgx send it a cancel request.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") ||
+			pgErr.Code == "53300" || pgErr.Code == "57014"
 	}
 	// SQLite reports a writer that waited out busy_timeout as "database is locked".
 	msg := err.Error()

@@ -65,6 +65,8 @@ type Options struct {
 	FetchTimeout       time.Duration
 	// Log receives fetch failures and key changes; nil discards them.
 	Log *slog.Logger
+	// OnFetch, when set, learns the outcome of every fetch (for metrics).
+	OnFetch func(error)
 }
 
 // Set is a remote key set kept fresh by a background goroutine.
@@ -289,6 +291,9 @@ func (s *Set) fetch(ctx context.Context) error {
 	s.inflight = nil
 	s.mu.Unlock()
 	close(done)
+	if s.opts.OnFetch != nil && ctx.Err() == nil {
+		s.opts.OnFetch(err)
+	}
 
 	switch {
 	case err != nil && ctx.Err() == nil:

@@ -56,7 +56,7 @@ var anyPath = map[int]string{
 // The document keeps describing the canonical form; the list tests check
 // the leniency itself.
 var lenient = map[string]bool{
-	"priority=+high+%2C+high":             true,
+	"priority=+high+%2C+high":              true,
 	"due_before=2026-11-28T10:00:00+01:00": true,
 }
 

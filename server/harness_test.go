@@ -23,6 +23,7 @@ import (
 	"todo-api/config"
 	"todo-api/database"
 	"todo-api/internal/testpg"
+	"todo-api/metrics"
 	"todo-api/middleware"
 	"todo-api/server"
 )
@@ -36,6 +37,13 @@ const testSecret = "test-secret-0123456789abcdef0123456789"
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
+}
+
+// advance moves the clock on by d.
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func (c *clock) Now() time.Time {
@@ -77,6 +85,8 @@ type env struct {
 	db    *gorm.DB
 	clock *clock
 	cfg   config.Config
+	// metrics is the registry the app records into and serves at /metrics.
+	metrics *metrics.Registry
 	// baseURL is set once listen has been called.
 	baseURL string
 	// logs is what the server logged.
@@ -105,7 +115,7 @@ func newEnv(t *testing.T, driver string, edits ...func(*config.Config)) *env {
 // is built, to plug in a key source or a readiness check.
 func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...func(*config.Config)) *env {
 	t.Helper()
-	dbcfg := config.Database{Driver: driver}
+	dbcfg := config.Database{Driver: driver, Timeout: 5 * time.Second}
 	if driver == config.SQLite {
 		dbcfg.DSN = filepath.Join(t.TempDir(), "todo.db")
 	} else {
@@ -135,18 +145,27 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 		t.Fatalf("open %s: %v", driver, err)
 	}
 	t.Cleanup(func() { _ = database.Close(db) })
+	reg := metrics.New(metrics.Build{Version: "test", Commit: "test-commit"})
+	sqlDB, err := db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.WatchDB(sqlDB, "todo"); err != nil {
+		t.Fatal(err)
+	}
 	deps := server.Deps{
 		Config:   cfg,
 		DB:       db,
 		Log:      log,
 		Clock:    clk.Now,
 		Verifier: middleware.NewVerifier(cfg.Auth, clk.Now),
+		Metrics:  reg,
 	}
 	if wire != nil {
 		wire(&deps)
 	}
 	app := server.New(deps)
-	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs}
+	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs, metrics: reg}
 }
 
 // sign signs claims with key using method, for tokens the tests forge.

@@ -31,10 +31,11 @@ func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret 
 			MinRefreshInterval: 300 * time.Millisecond,
 			MaxBackoff:         600 * time.Millisecond,
 			Log:                d.Log,
+			OnFetch:            d.Metrics.JWKSRefreshed,
 		})
 		keys.Start(t.Context())
 		d.Verifier.WithKeySource(keys.Keyfunc, d.Config.Auth.Algorithms...)
-		d.KeysReady = keys.Ready
+		d.Readiness = append(d.Readiness, server.KeySetCheck(keys.Ready))
 	}, func(c *config.Config) {
 		if !secret {
 			c.Auth.Secret = nil

@@ -3,21 +3,24 @@
 package server
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/cors"
+	"github.com/gofiber/fiber/v2/middleware/recover"
 	"gorm.io/gorm"
 
 	"todo-api/config"
 	"todo-api/controllers"
 	"todo-api/database"
 	"todo-api/docs"
+	"todo-api/metrics"
 	"todo-api/middleware"
 	"todo-api/problem"
+	"todo-api/ratelimit"
 )
 
 // BodyLimit is the largest request body accepted (413 above it).
@@ -30,6 +33,9 @@ const BodyLimit = 64 * 1024
 // sending may see as a connection reset.
 const readLimit = 1024 * 1024
 
+// HeaderLimit bounds the request line and headers (431 above it).
+const HeaderLimit = 16 * 1024
+
 // Deps is what the application needs from main.
 type Deps struct {
 	Config config.Config
@@ -39,9 +45,14 @@ type Deps struct {
 	// Verifier checks bearer tokens; main builds it from Config.Auth and
 	// plugs in further key sources (JWKS) when configured.
 	Verifier *middleware.Verifier
-	// KeysReady says why the verification keys cannot serve yet (the JWKS
-	// never loaded), or nil when they can; nil means no such check.
-	KeysReady func() error
+	// Metrics records every request and is served at /metrics unless
+	// Config.MetricsAddr moves it elsewhere; nil turns both off.
+	Metrics *metrics.Registry
+	// Readiness lists what /readyz checks besides the database (the key
+	// set, say).
+	Readiness []ReadinessCheck
+	// Drain, when set, is what main shuts the server down with.
+	Drain *Drain
 }
 
 // New builds the application.
@@ -50,48 +61,53 @@ func New(d Deps) *fiber.App {
 		AppName:               "todo-api",
 		ErrorHandler:          problem.Handler(d.Log, database.Classify),
 		BodyLimit:             readLimit,
-		ReadBufferSize:        16 * 1024, // bounds the request headers: 431 above it
-		ReadTimeout:           10 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        HeaderLimit,
+		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
+		WriteTimeout:          orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
+		IdleTimeout:           orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
+		ProxyHeader:           d.Config.HTTP.ProxyHeader,
+		EnableIPValidation:    true, // a proxy header that is not an IP falls back to the peer address
 		CaseSensitive:         true,
 		UnescapePath:          true, // so /api/a%7Cb/tasks matches the user "a|b"
 		DisableStartupMessage: true,
 	})
 
+	if d.Drain != nil {
+		app.Use(d.Drain.track)
+	}
 	app.Use(middleware.RequestID)
-	app.Use(middleware.AccessLog(d.Log))
+	app.Use(middleware.AccessLog(d.Log, d.Metrics))
+	// A panicking handler becomes a logged 500 instead of a dead process.
+	app.Use(recover.New())
 	app.Use(limitBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
 		AllowHeaders:  "Authorization,Content-Type,If-Match,If-None-Match,Idempotency-Key",
-		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After,Idempotent-Replayed",
+		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After,Idempotent-Replayed,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset,RateLimit-Policy",
 		MaxAge:        600,
 	}))
+	if t := d.Config.Database.Timeout; t > 0 {
+		app.Use(middleware.Deadline(t))
+	}
+	perUser := func(c *fiber.Ctx) error { return c.Next() }
+	if rl := d.Config.RateLimit; rl.PerMinute > 0 {
+		limits := middleware.NewRateLimit(ratelimit.New(rl.PerMinute, rl.Burst, d.Clock), d.Metrics,
+			"/healthz", "/readyz", "/metrics")
+		app.Use(limits.Anonymous)
+		perUser = limits.PerUser
+	}
 
-	app.Get("/healthz", func(c *fiber.Ctx) error {
-		return c.JSON(fiber.Map{"status": "ok"})
-	})
-	app.Get("/readyz", func(c *fiber.Ctx) error {
-		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-		defer cancel()
-		if err := database.Ping(ctx, d.DB); err != nil {
-			return problem.Unavailable("database: " + pingFailure(err))
-		}
-		if d.KeysReady != nil {
-			if err := d.KeysReady(); err != nil {
-				return problem.Unavailable("token keys (JWKS): " + err.Error() +
-					"; tokens signed by Better Auth are refused until it loads")
-			}
-		}
-		return c.JSON(fiber.Map{"status": "ready"})
-	})
+	app.Get("/healthz", healthz)
+	app.Get("/readyz", readyz(d.Log, append([]ReadinessCheck{DatabaseCheck(d.DB)}, d.Readiness...)))
+	if d.Metrics != nil && d.Config.MetricsAddr == "" {
+		app.Get("/metrics", adaptor.HTTPHandler(d.Metrics.Handler()))
+	}
 
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
 	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock)
-	api := app.Group("/api", d.Verifier.Authenticate())
+	api := app.Group("/api", d.Verifier.Authenticate(), perUser)
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
@@ -116,11 +132,10 @@ func limitBody(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// pingFailure says why the database did not answer without repeating the
-// driver's text, which may hold host names.
-func pingFailure(err error) string {
-	if database.Unavailable(err) {
-		return "not reachable"
+// orDefault is d, or def when d is unset (tests build Config by hand).
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
 	}
-	return "ping failed"
+	return def
 }

@@ -14,6 +14,11 @@
 //		dsn := testpg.NewDatabase(t)
 //		...
 //	}
+//
+// A test that stops and starts the server (an outage) takes a cluster of its
+// own with NewCluster. With TEST_DATABASE_POOLER=pgbouncer the throwaway
+// cluster gets a PgBouncer in transaction mode in front, and NewDatabase
+// URLs lead through it, as production reaches Neon's pooled endpoint.
 package testpg
 
 import (
@@ -75,6 +80,12 @@ type server struct {
 	lock    *os.File            // flock held for our lifetime, see sweepStale
 	proc    *os.Process         // the postmaster, our direct child
 	exited  chan struct{}       // closed once the postmaster has been reaped
+	port    int                 // where the postmaster listens, kept across restarts
+	sockDir string              // its unix socket directory
+
+	// pooler is the PgBouncer in front of the cluster when
+	// TEST_DATABASE_POOLER asks for one; NewDatabase URLs then go through it.
+	pooler *pgbouncer
 }
 
 var (
@@ -121,6 +132,12 @@ func NewDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	u.RawPath = ""
+	if s.pooler != nil {
+		// The database is created and dropped directly (PgBouncer
+		// cannot run CREATE DATABASE for its own pools), but used
+		// through the pooler, as the service uses Neon's pooled host.
+		u.Host = fmt.Sprintf("127.0.0.1:%d", s.pooler.port)
+	}
 	return u.String()
 }
 
@@ -169,7 +186,16 @@ func setup() (*server, error) {
 	if binDir == "" {
 		return nil, errUnavailable
 	}
-	return startCluster(binDir)
+	s, err := startCluster(binDir)
+	if err != nil {
+		return nil, err
+	}
+	catchSignals()
+	if err := s.startPooler(); err != nil {
+		s.shutdown()
+		return nil, err
+	}
+	return s, nil
 }
 
 func useExisting(raw string) (*server, error) {
@@ -349,7 +375,6 @@ func startCluster(binDir string) (_ *server, err error) {
 			return nil, fmt.Errorf("PostgreSQL failed to start: %v\nserver log (tail):\n%s", err, s.logTail())
 		}
 	}
-	catchSignals()
 	return s, nil
 }
 
@@ -372,26 +397,12 @@ func (s *server) startPostgres(port int, sockDir string, logFile *os.File) error
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// SIGQUIT is postgres' immediate shutdown: it also stops the backends.
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
-
-	started := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		// Pdeathsig fires when the forking OS thread exits, not the
-		// process, so keep this thread alive for as long as the child.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	proc, exited, err := runChild(cmd, syscall.SIGQUIT)
+	if err != nil {
 		return err
 	}
-	s.proc, s.exited = cmd.Process, exited
+	s.proc, s.exited = proc, exited
+	s.port, s.sockDir = port, sockDir
 	s.adminURL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 
 	deadline := time.Now().Add(startTimeout)
@@ -409,6 +420,34 @@ func (s *server) startPostgres(port int, sockDir string, logFile *os.File) error
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// runChild starts cmd as our child, to be sent deathSig when this process
+// dies (even by a test timeout or panic, which skip every cleanup), and
+// returns a channel closed once the child has been reaped.
+func runChild(cmd *exec.Cmd, deathSig syscall.Signal) (*os.Process, chan struct{}, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = deathSig
+	started := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		// Pdeathsig fires when the forking OS thread exits, not the
+		// process, so keep this thread alive for as long as the child.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	if err := <-started; err != nil {
+		return nil, nil, err
+	}
+	return cmd.Process, exited, nil
 }
 
 // command prepares a server-side binary to run as the user owning the
@@ -468,6 +507,7 @@ func (s *server) shutdown() {
 	if s.dir == "" {
 		return
 	}
+	s.pooler.stop()
 	s.kill()
 	if s.lock != nil {
 		s.lock.Close()

@@ -1,0 +1,161 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Log formats for Log.Format.
+const (
+	LogJSON = "json"
+	LogText = "text"
+)
+
+// QueryExecModes are the pgx execution modes DB_QUERY_EXEC_MODE accepts
+// (pgx's own default_query_exec_mode values). The first two keep named
+// prepared statements on the server connection, which a transaction-mode
+// pooler (PgBouncer, Neon's pooled endpoint) hands to other clients.
+var QueryExecModes = []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"}
+
+// DefaultQueryExecMode is safe behind a transaction-mode pooler: one round
+// trip, parameters sent apart from the SQL, no named prepared statements.
+const DefaultQueryExecMode = "exec"
+
+// Log says how the service writes its log.
+type Log struct {
+	// Format is LogJSON, LogText, or "" for text on a terminal and JSON otherwise.
+	Format string
+	Level  slog.Level
+}
+
+// HTTP bounds what one client may take from the server.
+type HTTP struct {
+	// ReadTimeout bounds reading one request, headers and body; a slow
+	// client is cut off after it.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response.
+	WriteTimeout time.Duration
+	// IdleTimeout closes keep-alive connections that send nothing.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds the wait for in-flight requests after SIGTERM.
+	ShutdownTimeout time.Duration
+	// ProxyHeader names the header in which the platform's proxy passes the
+	// client's address (Fly-Client-IP on Fly.io); empty means the peer address.
+	ProxyHeader string
+}
+
+// RateLimit is the per-user (per-IP when anonymous) token bucket.
+type RateLimit struct {
+	// PerMinute is the sustained rate; 0 turns the limit off.
+	PerMinute int
+	// Burst is the bucket size: how many requests may arrive at once.
+	Burst int
+}
+
+// loadOps reads the operational settings: logging, metrics, HTTP limits,
+// rate limit, and the database's pool and time-outs.
+func loadOps(get func(string, string) string, cfg *Config) []error {
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+
+	switch f := strings.ToLower(get("LOG_FORMAT", "")); f {
+	case "", LogJSON, LogText:
+		cfg.Log.Format = f
+	default:
+		fail(fmt.Errorf("LOG_FORMAT must be %q or %q, got %q", LogJSON, LogText, f))
+	}
+	if err := cfg.Log.Level.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
+		fail(errors.New("LOG_LEVEL must be debug, info, warn or error"))
+	}
+
+	cfg.MetricsAddr = get("METRICS_ADDR", "")
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			fail(fmt.Errorf("METRICS_ADDR must be HOST:PORT or :PORT, got %q", cfg.MetricsAddr))
+		}
+	}
+
+	h := &cfg.HTTP
+	h.ReadTimeout = duration(get, "HTTP_READ_TIMEOUT", 10*time.Second, fail)
+	h.WriteTimeout = duration(get, "HTTP_WRITE_TIMEOUT", 30*time.Second, fail)
+	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", 120*time.Second, fail)
+	h.ShutdownTimeout = duration(get, "SHUTDOWN_TIMEOUT", 10*time.Second, fail)
+	h.ProxyHeader = get("PROXY_HEADER", "")
+
+	cfg.RateLimit.PerMinute = count(get, "RATE_LIMIT_PER_MINUTE", 1200, fail)
+	cfg.RateLimit.Burst = count(get, "RATE_LIMIT_BURST", cfg.RateLimit.PerMinute, fail)
+	if cfg.RateLimit.PerMinute > 0 && cfg.RateLimit.Burst < 1 {
+		fail(errors.New("RATE_LIMIT_BURST must be at least 1 while RATE_LIMIT_PER_MINUTE is on"))
+	}
+
+	d := &cfg.Database
+	d.Timeout = duration(get, "DB_TIMEOUT", 5*time.Second, fail)
+	d.MaxConns = count(get, "DB_MAX_CONNS", 20, fail)
+	if d.MaxConns < 1 {
+		fail(errors.New("DB_MAX_CONNS must be at least 1"))
+	}
+	d.QueryExecMode = get("DB_QUERY_EXEC_MODE", DefaultQueryExecMode)
+	if !contains(QueryExecModes, d.QueryExecMode) {
+		fail(fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, got %q", strings.Join(QueryExecModes, ", "), d.QueryExecMode))
+	}
+	if raw := get("DATABASE_MIGRATION_URL", ""); raw != "" {
+		switch {
+		case d.Driver != Postgres:
+			fail(errors.New("DATABASE_MIGRATION_URL only applies when DATABASE_URL is a postgres:// URL"))
+		case !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://"):
+			fail(errors.New("DATABASE_MIGRATION_URL must be a postgres:// URL"))
+		default:
+			if _, err := url.Parse(raw); err != nil {
+				fail(errors.New("DATABASE_MIGRATION_URL is not a valid postgres:// URL"))
+			}
+			d.MigrationDSN = raw
+		}
+	}
+	return errs
+}
+
+// duration reads a Go duration ("10s", "1m30s") or a whole number of seconds.
+func duration(get func(string, string) string, key string, def time.Duration, fail func(error)) time.Duration {
+	raw := get(key, "")
+	if raw == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(raw); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		fail(fmt.Errorf("%s must be a positive duration such as 10s or 500ms, got %q", key, raw))
+		return def
+	}
+	return d
+}
+
+// count reads a non-negative integer.
+func count(get func(string, string) string, key string, def int, fail func(error)) int {
+	raw := get(key, "")
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 0 {
+		fail(fmt.Errorf("%s must be a whole number ≥ 0, got %q", key, raw))
+		return def
+	}
+	return n
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

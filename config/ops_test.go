@@ -1,0 +1,83 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadOps(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(Config) string
+	}{
+		{"defaults", map[string]string{}, "", func(c Config) string {
+			if c.Log.Format != "" || c.Log.Level != slog.LevelInfo || c.MetricsAddr != "" ||
+				c.HTTP != (HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 10 * time.Second}) ||
+				c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 1200}) ||
+				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "exec" || c.Database.MigrationDSN != "" {
+				return "unexpected defaults"
+			}
+			return ""
+		}},
+		{"set", map[string]string{
+			"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug", "METRICS_ADDR": ":9091",
+			"HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3", "HTTP_IDLE_TIMEOUT": "1m", "SHUTDOWN_TIMEOUT": "25s",
+			"PROXY_HEADER": "Fly-Client-IP", "RATE_LIMIT_PER_MINUTE": "600", "RATE_LIMIT_BURST": "50",
+			"DATABASE_URL": "postgres://u@pooler/db", "DATABASE_MIGRATION_URL": "postgres://u@direct/db",
+			"DB_TIMEOUT": "1500ms", "DB_MAX_CONNS": "5", "DB_QUERY_EXEC_MODE": "simple_protocol",
+		}, "", func(c Config) string {
+			if c.Log.Format != LogText || c.Log.Level != slog.LevelDebug || c.MetricsAddr != ":9091" ||
+				c.HTTP != (HTTP{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: 25 * time.Second, ProxyHeader: "Fly-Client-IP"}) ||
+				c.RateLimit != (RateLimit{PerMinute: 600, Burst: 50}) ||
+				c.Database.Timeout != 1500*time.Millisecond || c.Database.MaxConns != 5 || c.Database.QueryExecMode != "simple_protocol" ||
+				c.Database.MigrationDSN != "postgres://u@direct/db" {
+				return "settings not taken"
+			}
+			return ""
+		}},
+		{"burst follows the rate", map[string]string{"RATE_LIMIT_PER_MINUTE": "90"}, "", func(c Config) string {
+			if c.RateLimit != (RateLimit{PerMinute: 90, Burst: 90}) {
+				return "burst did not follow"
+			}
+			return ""
+		}},
+		{"rate limit off", map[string]string{"RATE_LIMIT_PER_MINUTE": "0"}, "", func(c Config) string {
+			if c.RateLimit.PerMinute != 0 {
+				return "not off"
+			}
+			return ""
+		}},
+		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", nil},
+		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", nil},
+		{"bad metrics address", map[string]string{"METRICS_ADDR": "9091"}, "METRICS_ADDR", nil},
+		{"bad duration", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", nil},
+		{"zero duration", map[string]string{"DB_TIMEOUT": "0s"}, "DB_TIMEOUT", nil},
+		{"negative rate", map[string]string{"RATE_LIMIT_PER_MINUTE": "-1"}, "RATE_LIMIT_PER_MINUTE", nil},
+		{"zero burst", map[string]string{"RATE_LIMIT_BURST": "0"}, "RATE_LIMIT_BURST", nil},
+		{"zero pool", map[string]string{"DB_MAX_CONNS": "0"}, "DB_MAX_CONNS", nil},
+		{"bad exec mode", map[string]string{"DB_QUERY_EXEC_MODE": "prepared"}, "DB_QUERY_EXEC_MODE", nil},
+		{"migration URL with SQLite", map[string]string{"DATABASE_MIGRATION_URL": "postgres://u@direct/db"}, "DATABASE_MIGRATION_URL", nil},
+		{"migration URL not postgres", map[string]string{"DATABASE_URL": "postgres://u@h/db", "DATABASE_MIGRATION_URL": "mysql://x"}, "DATABASE_MIGRATION_URL", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(lookup(tc.env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tc.check(cfg); msg != "" {
+				t.Errorf("%s: %+v", msg, cfg)
+			}
+		})
+	}
+}

@@ -1,0 +1,62 @@
+package database
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"todo-api/config"
+	"todo-api/models"
+)
+
+// migrationLockKey is the PostgreSQL advisory lock every instance holds while
+// it migrates ("todo-api" in ASCII), so that instances starting together
+// migrate one after the other: the first creates the schema, the others find
+// it in place and change nothing. Without it, two concurrent CREATE TABLEs
+// race and the loser fails with a duplicate-type error.
+const migrationLockKey int64 = 0x746f646f2d617069
+
+// migrate creates or extends the tables and indexes. New columns carry
+// defaults, so a tasks table that already holds rows (the benchmark creates
+// one beforehand) can take them. On PostgreSQL it runs in one
+// transaction holding a transaction-scoped advisory lock: unlike a session
+// lock, that also works through a transaction-mode pooler (the transaction
+// keeps one server connection), and it is released even if the instance dies
+// mid-migration. DDL is transactional in PostgreSQL, so a failed migration
+// leaves nothing half done either.
+func migrate(ctx context.Context, db *gorm.DB) error {
+	if dialectOf(db) != postgresDialect {
+		return db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{})
+	}
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
+			return fmt.Errorf("taking the migration lock: %w", err)
+		}
+		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+			return err
+		}
+		return tx.Exec(tagsIndex).Error
+	})
+}
+
+// migrateVia migrates through a connection of its own to cfg.MigrationDSN:
+// Neon's direct (non-pooled) host, where DDL and long transactions belong.
+func migrateVia(ctx context.Context, cfg config.Database, clock Clock) error {
+	sqlDB, err := openPostgres(cfg.MigrationDSN, cfg.QueryExecMode)
+	if err != nil {
+		return fmt.Errorf("DATABASE_MIGRATION_URL: %w", err)
+	}
+	defer sqlDB.Close()
+	sqlDB.SetMaxOpenConns(1)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		NowFunc: clock.Now,
+		Logger:  logger.Discard,
+	})
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, db)
+}

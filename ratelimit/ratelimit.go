@@ -1,0 +1,163 @@
+// Package ratelimit keeps one token bucket per key (a user id, a client IP)
+// in this process's memory. Each instance of the service counts on its own:
+// behind a load balancer with n instances a client may get up to n times the
+// configured rate. That is the price of needing no shared store, and it
+// still stops a runaway client from taking an instance down.
+package ratelimit
+
+import (
+	"hash/maphash"
+	"math"
+	"strings"
+	"sync"
+	"time"
+)
+
+// shardCount spreads keys over independently locked maps so concurrent
+// requests from different users rarely wait for each other.
+const shardCount = 64
+
+// DefaultMaxKeys bounds the buckets held at once (about 10 MB at most).
+const DefaultMaxKeys = 100_000
+
+// sweepEvery is how often a shard drops the buckets that have refilled.
+const sweepEvery = time.Minute
+
+// Limiter hands out tokens from per-key buckets that hold up to burst tokens
+// and refill at rate tokens per second.
+type Limiter struct {
+	rate        float64
+	burst       float64
+	now         func() time.Time
+	maxPerShard int
+	seed        maphash.Seed
+	shards      [shardCount]shard
+}
+
+type shard struct {
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// Decision is the outcome of one Take, with what the RateLimit-* headers say.
+type Decision struct {
+	Allowed bool
+	// Limit is the bucket size.
+	Limit int
+	// Remaining is the whole tokens left after this request.
+	Remaining int
+	// Reset is how long until the bucket is full again.
+	Reset time.Duration
+	// RetryAfter is how long until the next token, when !Allowed.
+	RetryAfter time.Duration
+}
+
+// New returns a limiter allowing perMinute requests a minute per key, with
+// bursts of up to burst requests. now is the clock (time.Now in main).
+func New(perMinute, burst int, now func() time.Time) *Limiter {
+	l := &Limiter{
+		rate:        float64(perMinute) / 60,
+		burst:       float64(burst),
+		now:         now,
+		maxPerShard: DefaultMaxKeys / shardCount,
+		seed:        maphash.MakeSeed(),
+	}
+	for i := range l.shards {
+		l.shards[i].buckets = make(map[string]*bucket)
+	}
+	return l
+}
+
+// Burst is the bucket size, the RateLimit-Limit a client sees.
+func (l *Limiter) Burst() int { return int(l.burst) }
+
+// Window is the time an empty bucket takes to fill, the w of RateLimit-Policy.
+func (l *Limiter) Window() time.Duration {
+	return time.Duration(l.burst / l.rate * float64(time.Second))
+}
+
+// Take spends one token of key's bucket if it has one.
+func (l *Limiter) Take(key string) Decision {
+	now := l.now()
+	s := &l.shards[l.shardIndex(key)]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	b, ok := s.buckets[key]
+	if !ok {
+		l.makeRoom(s, now)
+		// The key may point into a request buffer the server reuses.
+		b = &bucket{tokens: l.burst, last: now}
+		s.buckets[strings.Clone(key)] = b
+	}
+	l.refill(b, now)
+
+	d := Decision{Limit: int(l.burst)}
+	if b.tokens >= 1 {
+		b.tokens--
+		d.Allowed = true
+	} else {
+		d.RetryAfter = l.timeFor(1 - b.tokens)
+	}
+	d.Remaining = int(math.Floor(b.tokens))
+	d.Reset = l.timeFor(l.burst - b.tokens)
+	return d
+}
+
+func (l *Limiter) shardIndex(key string) uint64 {
+	return maphash.String(l.seed, key) % shardCount
+}
+
+func (l *Limiter) refill(b *bucket, now time.Time) {
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
+		b.last = now
+	}
+}
+
+// timeFor is how long the bucket takes to gain tokens.
+func (l *Limiter) timeFor(tokens float64) time.Duration {
+	if tokens <= 0 {
+		return 0
+	}
+	return time.Duration(tokens / l.rate * float64(time.Second))
+}
+
+// makeRoom keeps memory bounded: a bucket that has refilled is the same as
+// no bucket, so dropping it loses nothing; if the shard is still full (many
+// keys busy at once, as under a flood of forged IPs), an arbitrary bucket
+// goes, which can only make the limiter more lenient, never stricter.
+func (l *Limiter) makeRoom(s *shard, now time.Time) {
+	if now.Sub(s.lastSweep) >= sweepEvery || len(s.buckets) >= l.maxPerShard {
+		s.lastSweep = now
+		for k, b := range s.buckets {
+			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+				delete(s.buckets, k)
+			}
+		}
+	}
+	for k := range s.buckets {
+		if len(s.buckets) < l.maxPerShard {
+			break
+		}
+		delete(s.buckets, k)
+	}
+}
+
+// Len is the number of buckets held.
+func (l *Limiter) Len() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
+}
