@@ -48,6 +48,8 @@ var anyPath = map[int]string{
 	http.StatusMethodNotAllowed:            "MethodNotAllowed",
 	http.StatusRequestEntityTooLarge:       "ContentTooLarge",
 	http.StatusRequestHeaderFieldsTooLarge: "RequestHeaderFieldsTooLarge",
+	// Anonymous requests are rate-limited by IP before routing.
+	http.StatusTooManyRequests: "TooManyRequests",
 }
 
 // lenient lists query strings outside the document that the server accepts

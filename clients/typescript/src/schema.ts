@@ -545,6 +545,10 @@ export interface components {
         Ready: {
             /** @constant */
             status: "ready";
+            /** @description Each dependency checked (`database`, and `JWKS` when Better Auth is configured) and its state. */
+            checks: {
+                [key: string]: string;
+            };
         };
     };
     responses: {
