@@ -1,0 +1,203 @@
+package controllers
+
+// Micro-benchmarks of the request hot paths that need no database: decoding
+// and validating a body, building the list's SQL, and encoding a page of
+// tasks. bench/README.md shows how to compare two revisions with benchstat;
+// the whole-service numbers come from bench/run.sh.
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/gofiber/fiber/v2"
+	"github.com/valyala/fasthttp"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"todo-api/database"
+	"todo-api/models"
+)
+
+// benchCtx is a Fiber context for one request, as the router hands it to a
+// handler; release it with app.ReleaseCtx.
+func benchCtx(b *testing.B, app *fiber.App, method, uri, contentType string, body []byte) *fiber.Ctx {
+	b.Helper()
+	fctx := &fasthttp.RequestCtx{}
+	fctx.Request.Header.SetMethod(method)
+	fctx.Request.SetRequestURI(uri)
+	if contentType != "" {
+		fctx.Request.Header.SetContentType(contentType)
+	}
+	fctx.Request.SetBody(body)
+	return app.AcquireCtx(fctx)
+}
+
+// BenchmarkDecodeCreate decodes and validates the create workload's body.
+func BenchmarkDecodeCreate(b *testing.B) {
+	app := fiber.New()
+	v := NewValidator()
+	body := []byte(`{"title":"Pay invoice #1-42","description":"created by the wrk benchmark","priority":"medium"}`)
+	c := benchCtx(b, app, fiber.MethodPost, "/api/user-0001/tasks", fiber.MIMEApplicationJSON, body)
+	defer app.ReleaseCtx(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		var in taskInput
+		if err := decodeJSON(c, &in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := in.changes(v, modeReplace); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodePatchFull decodes and validates a PATCH that sets every field.
+func BenchmarkDecodePatchFull(b *testing.B) {
+	app := fiber.New()
+	v := NewValidator()
+	body := []byte(`{"title":"  Buy milk ","description":"2 litres, oat","completed":true,"priority":"high",` +
+		`"tags":["Home","errands","home"],"due_date":"2026-12-01T17:00:00+01:00","recurrence":"weekly"}`)
+	c := benchCtx(b, app, fiber.MethodPatch, "/api/user-0001/tasks/1", fiber.MIMEApplicationJSON, body)
+	defer app.ReleaseCtx(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		var in taskInput
+		if err := decodeJSON(c, &in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := in.changes(v, modePatch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// dryRunStore is a Store whose statements are built but never sent.
+func dryRunStore(b *testing.B) *database.Store {
+	b.Helper()
+	db, err := gorm.Open(sqlite.Open("file:bench?mode=memory"), &gorm.Config{
+		DryRun: true, SkipDefaultTransaction: true, Logger: logger.Discard,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return database.NewStore(db)
+}
+
+// BenchmarkListQuery parses the list workload's query string and builds its
+// SQL (without running it), and the same for a query that uses every filter.
+func BenchmarkListQuery(b *testing.B) {
+	for _, tc := range []struct{ name, uri string }{
+		{"default", "/api/user-0001/tasks?limit=50"},
+		{"filtered", "/api/user-0001/tasks?status=pending&priority=high,medium&tag=home&tag=work&q=milk" +
+			"&due_after=2026-01-01T00:00:00Z&due_before=2026-12-31T00:00:00Z&sort=due_date&order=desc&limit=20&offset=20"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			app := fiber.New()
+			h := &Tasks{store: dryRunStore(b), now: database.Clock(time.Now)}
+			c := benchCtx(b, app, fiber.MethodGet, tc.uri, "", nil)
+			defer app.ReleaseCtx(c)
+			now := time.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				q, err := parseListQuery(c)
+				if err != nil {
+					b.Fatal(err)
+				}
+				stmt := listStatements(h, c, q, now)
+				if stmt == "" {
+					b.Fatal("no SQL")
+				}
+			}
+		})
+	}
+}
+
+// benchPage is a page of 50 tasks shaped like the benchmark's seeded rows.
+func benchPage() []models.Task {
+	desc := "Check the notes from the previous meeting first. Budget is around 150 EUR."
+	due := time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC)
+	page := make([]models.Task, 50)
+	for i := range page {
+		created := time.Date(2025, 6, 28, 4, 51, 10, 430917000, time.UTC).Add(-time.Duration(i) * time.Hour)
+		t := models.Task{
+			ID: int64(100000 - i*1000), UserID: "user-0001", Title: "Review quarterly report before Friday",
+			Priority: models.PriorityMedium, Tags: models.Tags{}, Version: 1, CreatedAt: created, UpdatedAt: created,
+		}
+		if i%3 != 0 {
+			t.Description = &desc
+		}
+		if i%2 == 0 {
+			t.DueDate = &due
+		}
+		page[i] = t
+	}
+	return page
+}
+
+// BenchmarkEncodePage maps a 50-task page to its response shape and encodes
+// it, as the list handler does.
+func BenchmarkEncodePage(b *testing.B) {
+	page := benchPage()
+	var size int
+	b.ReportAllocs()
+	for b.Loop() {
+		out := make([]taskResponse, len(page))
+		for i := range page {
+			out[i] = newTaskResponse(&page[i])
+		}
+		buf, err := encodeJSON(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(buf)
+	}
+	b.ReportMetric(float64(size), "bytes/page")
+}
+
+// TestEncodeJSONMatchesStdlib: the encoder the service uses writes exactly
+// what encoding/json writes for the task shapes.
+func TestEncodeJSONMatchesStdlib(t *testing.T) {
+	page := benchPage()
+	weird := "<b>&\u2028\u2029 \"quoted\" \\ \x01 ünïcødé 🚀"
+	page[1].Title, page[1].Description = weird, &weird
+	page[2].Tags = models.Tags{"home", weird}
+	r := models.Weekly
+	page[3].Recurrence = &r
+	next := int64(7)
+	page[3].NextTaskID = &next
+	out := make([]taskResponse, len(page))
+	for i := range page {
+		out[i] = newTaskResponse(&page[i])
+	}
+	got, err := encodeJSON(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(out)
+	if string(got) != string(want) {
+		t.Fatalf("encodings differ:\n got %s\nwant %s", got, want)
+	}
+}
+
+// encodeJSON is what the service encodes responses with (Fiber's default).
+func encodeJSON(v any) ([]byte, error) { return json.Marshal(v) }
+
+// listStatements builds, without running them, the statements the list
+// handler runs for q, and returns their SQL.
+func listStatements(h *Tasks, c *fiber.Ctx, q listQuery, now time.Time) string {
+	tasks := func() *gorm.DB { return h.store.Tasks(c.UserContext(), "user-0001") }
+	var fp fingerprint
+	sqlText := tasks().Select("COUNT(*) AS count, " +
+		"CAST(COALESCE(SUM(tasks.id), 0) AS BIGINT) AS id_sum, " +
+		"CAST(COALESCE(SUM(tasks.version), 0) AS BIGINT) AS version_sum").Scan(&fp).Statement.SQL.String()
+	if q.filtered() {
+		var n int64
+		sqlText += h.filter(q, tasks(), now).Count(&n).Statement.SQL.String()
+	}
+	var page []models.Task
+	sqlText += order(q, h.filter(q, tasks(), now)).Limit(q.limit).Offset(q.offset).Find(&page).Statement.SQL.String()
+	_ = listETag("user-0001", q, fp, 100)
+	return sqlText
+}
