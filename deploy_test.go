@@ -131,8 +131,8 @@ func TestDockerBuild(t *testing.T) {
 	}
 
 	// As the container runs it: production, env only, metrics on their own port.
-	metricsPort := freePort(t)
-	in := launch(t, bin, "APP_ENV=production", "METRICS_ADDR=127.0.0.1:"+metricsPort)
+	metricsPort, pprofPort := freePort(t), freePort(t)
+	in := launch(t, bin, "APP_ENV=production", "METRICS_ADDR=127.0.0.1:"+metricsPort, "PPROF_ADDR=127.0.0.1:"+pprofPort)
 	in.ready()
 	port := strings.TrimPrefix(in.base, "http://127.0.0.1:")
 	check := exec.Command(bin, "healthcheck")
@@ -148,6 +148,14 @@ func TestDockerBuild(t *testing.T) {
 	if err != nil || r.status != 200 || !strings.Contains(r.body, `todo_api_build_info{commit="0123abcd",goversion=`) ||
 		!strings.Contains(r.body, `version="v9.8.7-test"} 1`) {
 		t.Errorf("/metrics on METRICS_ADDR: %v %d\n%s", err, r.status, r.body)
+	}
+	// The profiler only where PPROF_ADDR says.
+	if r, err := do(http.DefaultClient, "GET", "http://127.0.0.1:"+pprofPort+"/debug/pprof/", "", ""); err != nil || r.status != 200 ||
+		!strings.Contains(r.body, "goroutine") {
+		t.Errorf("/debug/pprof/ on PPROF_ADDR: %v %d", err, r.status)
+	}
+	if r, err := do(http.DefaultClient, "GET", in.base+"/debug/pprof/", "", ""); err != nil || r.status != 404 {
+		t.Errorf("/debug/pprof/ on the public port: %v %d", err, r.status)
 	}
 	if err := in.signal(syscall.SIGTERM, 15*time.Second); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime"
@@ -149,10 +150,14 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	pprofSrv, err := servePprof(cfg.PprofAddr)
+	if err != nil {
+		return err
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env,
 		"version", b.Version, "commit", b.Commit,
 		"database", cfg.Database.Driver, "dsn", cfg.Database.Redacted(),
-		"metrics_addr", cfg.MetricsAddr, "rate_limit_per_minute", cfg.RateLimit.PerMinute)
+		"metrics_addr", cfg.MetricsAddr, "pprof_addr", cfg.PprofAddr, "rate_limit_per_minute", cfg.RateLimit.PerMinute)
 	if cfg.Env == config.Development {
 		if err := printWelcome(stderr, cfg, clock); err != nil {
 			return err
@@ -184,6 +189,9 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	if metricsSrv != nil {
 		_ = metricsSrv.Close()
 	}
+	if pprofSrv != nil {
+		_ = pprofSrv.Close()
+	}
 	if err := database.Close(db); err != nil {
 		log.Warn("closing the database pool", "error", err.Error())
 	}
@@ -203,6 +211,27 @@ func serveMetrics(addr string, reg *metrics.Registry) (*http.Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
+}
+
+// servePprof serves Go's profiler on addr when PPROF_ADDR is set, for
+// profiling under load (bench/README.md); it is never on the public port.
+func servePprof(addr string) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on PPROF_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil

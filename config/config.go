@@ -44,6 +44,9 @@ type Config struct {
 	// MetricsAddr serves /metrics on its own listener (say :9091) instead of
 	// on PORT, so that it need not be public; empty keeps it on PORT.
 	MetricsAddr string
+	// PprofAddr serves Go's profiler (net/http/pprof) on its own listener
+	// when set (say 127.0.0.1:6060); off by default, and never on PORT.
+	PprofAddr string
 }
 
 // Database says which database to open.

@@ -81,6 +81,13 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 		}
 	}
 
+	cfg.PprofAddr = get("PPROF_ADDR", "")
+	if cfg.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.PprofAddr); err != nil {
+			fail(fmt.Errorf("PPROF_ADDR must be HOST:PORT or :PORT, got %q", cfg.PprofAddr))
+		}
+	}
+
 	h := &cfg.HTTP
 	h.ReadTimeout = duration(get, "HTTP_READ_TIMEOUT", 10*time.Second, fail)
 	h.WriteTimeout = duration(get, "HTTP_WRITE_TIMEOUT", 30*time.Second, fail)

@@ -15,7 +15,7 @@ func TestLoadOps(t *testing.T) {
 		check   func(Config) string
 	}{
 		{"defaults", map[string]string{}, "", func(c Config) string {
-			if c.Log.Format != "" || c.Log.Level != slog.LevelInfo || c.MetricsAddr != "" ||
+			if c.Log.Format != "" || c.Log.Level != slog.LevelInfo || c.MetricsAddr != "" || c.PprofAddr != "" ||
 				c.HTTP != (HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 10 * time.Second}) ||
 				c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 1200}) ||
 				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "exec" || c.Database.MigrationDSN != "" {
@@ -24,13 +24,13 @@ func TestLoadOps(t *testing.T) {
 			return ""
 		}},
 		{"set", map[string]string{
-			"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug", "METRICS_ADDR": ":9091",
+			"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug", "METRICS_ADDR": ":9091", "PPROF_ADDR": "127.0.0.1:6060",
 			"HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3", "HTTP_IDLE_TIMEOUT": "1m", "SHUTDOWN_TIMEOUT": "25s",
 			"PROXY_HEADER": "Fly-Client-IP", "RATE_LIMIT_PER_MINUTE": "600", "RATE_LIMIT_BURST": "50",
 			"DATABASE_URL": "postgres://u@pooler/db", "DATABASE_MIGRATION_URL": "postgres://u@direct/db",
 			"DB_TIMEOUT": "1500ms", "DB_MAX_CONNS": "5", "DB_QUERY_EXEC_MODE": "simple_protocol",
 		}, "", func(c Config) string {
-			if c.Log.Format != LogText || c.Log.Level != slog.LevelDebug || c.MetricsAddr != ":9091" ||
+			if c.Log.Format != LogText || c.Log.Level != slog.LevelDebug || c.MetricsAddr != ":9091" || c.PprofAddr != "127.0.0.1:6060" ||
 				c.HTTP != (HTTP{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: 25 * time.Second, ProxyHeader: "Fly-Client-IP"}) ||
 				c.RateLimit != (RateLimit{PerMinute: 600, Burst: 50}) ||
 				c.Database.Timeout != 1500*time.Millisecond || c.Database.MaxConns != 5 || c.Database.QueryExecMode != "simple_protocol" ||
@@ -54,6 +54,7 @@ func TestLoadOps(t *testing.T) {
 		{"bad log format", map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT", nil},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL", nil},
 		{"bad metrics address", map[string]string{"METRICS_ADDR": "9091"}, "METRICS_ADDR", nil},
+		{"bad pprof address", map[string]string{"PPROF_ADDR": "6060"}, "PPROF_ADDR", nil},
 		{"bad duration", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", nil},
 		{"zero duration", map[string]string{"DB_TIMEOUT": "0s"}, "DB_TIMEOUT", nil},
 		{"negative rate", map[string]string{"RATE_LIMIT_PER_MINUTE": "-1"}, "RATE_LIMIT_PER_MINUTE", nil},
