@@ -187,17 +187,9 @@ func encodeJSON(v any) ([]byte, error) { return json.Marshal(v) }
 // listStatements builds, without running them, the statements the list
 // handler runs for q, and returns their SQL.
 func listStatements(h *Tasks, c *fiber.Ctx, q listQuery, now time.Time) string {
+	var rows []listRow
 	tasks := func() *gorm.DB { return h.store.Tasks(c.UserContext(), "user-0001") }
-	var fp fingerprint
-	sqlText := tasks().Select("COUNT(*) AS count, " +
-		"CAST(COALESCE(SUM(tasks.id), 0) AS BIGINT) AS id_sum, " +
-		"CAST(COALESCE(SUM(tasks.version), 0) AS BIGINT) AS version_sum").Scan(&fp).Statement.SQL.String()
-	if q.filtered() {
-		var n int64
-		sqlText += h.filter(q, tasks(), now).Count(&n).Statement.SQL.String()
-	}
-	var page []models.Task
-	sqlText += order(q, h.filter(q, tasks(), now)).Limit(q.limit).Offset(q.offset).Find(&page).Statement.SQL.String()
-	_ = listETag("user-0001", q, fp, 100)
+	sqlText := h.page(tasks, q, now).Find(&rows).Statement.SQL.String()
+	_ = listETag("user-0001", q, 100, rows)
 	return sqlText
 }

@@ -20,41 +20,40 @@ import (
 // List returns the caller's tasks, filtered, sorted and a page at a time:
 // the total across pages is in X-Total-Count, the neighbouring pages in an
 // RFC 8288 Link header, and If-None-Match with the list's ETag is a 304.
+//
+// It is one statement: the page, with the number of all matching tasks in
+// every row (a scalar subquery the database runs once). One statement also
+// means one snapshot, so the page, the total and the ETag made from them
+// always agree.
 func (h *Tasks) List(c *fiber.Ctx) error {
 	q, err := parseListQuery(c)
 	if err != nil {
 		return err
 	}
 	now := h.now.Now()
-	// The fingerprint is read before the page, never after it: a write in
-	// between then gives a page newer than its ETag, which the next request
-	// refreshes, instead of an old page under a new ETag that 304s forever.
-	fp, err := h.fingerprint(c)
-	if err != nil {
+	rows := make([]listRow, 0, q.limit)
+	tasks := func() *gorm.DB { return h.tasks(c) }
+	if err := h.page(tasks, q, now).Find(&rows).Error; err != nil {
 		return err
 	}
-	total := fp.Count
-	if q.filtered() {
+	var total int64
+	switch {
+	case len(rows) > 0:
+		total = rows[0].TotalCount
+	case q.offset > 0:
+		// Past the end there is no row to carry the total; count apart.
 		if err := h.filter(q, h.tasks(c), now).Count(&total).Error; err != nil {
 			return err
 		}
 	}
-	tag := listETag(middleware.UserID(c), q, fp, total)
+	tag := listETag(middleware.UserID(c), q, total, rows)
 	cacheHeaders(c)
 	if notModified(c, tag) {
 		return sendNotModified(c, tag)
 	}
-
-	tasks := make([]models.Task, 0, min(q.limit, int(total)))
-	if total > int64(q.offset) {
-		err := order(q, h.filter(q, h.tasks(c), now)).Limit(q.limit).Offset(q.offset).Find(&tasks).Error
-		if err != nil {
-			return err
-		}
-	}
-	out := make([]taskResponse, len(tasks))
-	for i := range tasks {
-		out[i] = newTaskResponse(&tasks[i])
+	out := make([]taskResponse, len(rows))
+	for i := range rows {
+		out[i] = newTaskResponse(&rows[i].Task)
 	}
 	c.Set(fiber.HeaderETag, tag)
 	c.Set("X-Total-Count", strconv.FormatInt(total, 10))
@@ -62,6 +61,22 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderLink, link)
 	}
 	return c.JSON(out)
+}
+
+// listRow is a task of the page with the number of tasks the filter matches.
+type listRow struct {
+	models.Task `gorm:"embedded"`
+	TotalCount  int64
+}
+
+// page is the list's one statement: the page of tasks, each row carrying
+// the total count of matching tasks. tasks starts a statement on the
+// caller's tasks (called twice: the subquery is a statement of its own).
+func (h *Tasks) page(tasks func() *gorm.DB, q listQuery, now time.Time) *gorm.DB {
+	count := h.filter(q, tasks(), now).Select("COUNT(*)")
+	return order(q, h.filter(q, tasks(), now)).
+		Select("tasks.*, (?) AS total_count", count).
+		Limit(q.limit).Offset(q.offset)
 }
 
 // filter adds the query's conditions to a scoped task query. Each is its own
@@ -131,36 +146,28 @@ func order(q listQuery, db *gorm.DB) *gorm.DB {
 	return db.Order("tasks.id" + dir)
 }
 
-// fingerprint summarises all of a user's tasks. Ids only grow (bigserial,
-// SQLite AUTOINCREMENT) and every update adds one to a version, so any
-// change moves it: an update raises the version sum; a create or delete
-// moves the count, unless both happened, and then the id sum has grown,
-// because every new id is larger than every id that was there before.
-type fingerprint struct {
-	Count      int64
-	IDSum      int64
-	VersionSum int64
-}
-
-func (h *Tasks) fingerprint(c *fiber.Ctx) (fingerprint, error) {
-	var fp fingerprint
-	err := h.tasks(c).Select("COUNT(*) AS count, " +
-		"CAST(COALESCE(SUM(tasks.id), 0) AS BIGINT) AS id_sum, " +
-		"CAST(COALESCE(SUM(tasks.version), 0) AS BIGINT) AS version_sum").Scan(&fp).Error
-	return fp, err
-}
-
-// listETag is the list's validator: the user's fingerprint, the query, and
-// the number of tasks the filter matches — which moves when the passing of
-// time alone changes the answer (overdue=true).
-func listETag(user string, q listQuery, fp fingerprint, total int64) string {
+// listETag is the list's validator, a hash of everything the response is
+// made of: the query, the total, and the id and version of each task on the
+// page. A task's version goes up with every change to it (the next
+// occurrence's id included, written in the same transaction), so equal
+// hashes mean equal responses — a strong validator — and the hash costs no
+// extra query. A change to a task that is not on the page and leaves the
+// total alone does not move it: that response has not changed.
+func listETag(user string, q listQuery, total int64, rows []listRow) string {
 	priorities, tags := slices.Clone(q.priorities), slices.Clone(q.tags)
 	slices.Sort(priorities)
 	slices.Sort(tags)
-	key := fmt.Sprintf("%q|%d|%d|%d|%d|%s|%q|%q|%q|%s|%s|%t|%s|%t|%d|%d",
-		user, fp.Count, fp.IDSum, fp.VersionSum, total, q.status, priorities, tags, q.search,
+	key := make([]byte, 0, 128+len(rows)*16)
+	key = fmt.Appendf(key, "%q|%d|%s|%q|%q|%q|%s|%s|%t|%s|%t|%d|%d|",
+		user, total, q.status, priorities, tags, q.search,
 		timeKey(q.dueBefore), timeKey(q.dueAfter), q.overdue, q.sort, q.desc, q.limit, q.offset)
-	sum := sha256.Sum256([]byte(key))
+	for i := range rows {
+		key = strconv.AppendInt(key, rows[i].ID, 10)
+		key = append(key, '-')
+		key = strconv.AppendInt(key, rows[i].Version, 10)
+		key = append(key, ',')
+	}
+	sum := sha256.Sum256(key)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 

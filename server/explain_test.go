@@ -44,8 +44,10 @@ type statement struct {
 	vars []any
 }
 
-// captureList records the statements a list request runs: the user's
-// fingerprint (for the ETag), the filtered count and the page.
+// captureList records the statements a list request runs: the page with
+// its total, and a count of its own only past the last page. GORM builds
+// the total's subquery with a dry run of the query callbacks, so that
+// subquery shows up here on its own as well (it is not sent).
 func (e *env) captureList(t *testing.T, query string) []statement {
 	t.Helper()
 	var mu sync.Mutex
@@ -120,7 +122,7 @@ func TestListPlanUsesIndexes(t *testing.T) {
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			stmts := e.captureList(t, tc.query)
-			if len(stmts) < 2 {
+			if len(stmts) < 1 {
 				t.Fatalf("%d statements", len(stmts))
 			}
 			var plans []string

@@ -867,7 +867,7 @@ export interface components {
         "X-Request-ID": string;
         /** @description The task's version as a strong validator, `"<id>-<version>"`; send it back in `If-Match` or `If-None-Match`. */
         TaskETag: string;
-        /** @description A validator of this page of the list; it changes whenever any of the caller's tasks changes. Send it back in `If-None-Match`. */
+        /** @description A strong validator of this page of the list (a hash of the query, the total, and the id and version of each task on the page); it changes whenever the page or the total changes. Send it back in `If-None-Match`. */
         ListETag: string;
         /** @description A hash of the content. */
         AssetETag: string;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# A/B: two builds of the service, alternated (A, B, A, B, ...) on the same data, so
+# that both see the same machine: its speed drifts by 20-30 % within minutes, and it
+# may be shared. This is how each optimisation's effect is measured.
+#
+#   bench/ab.sh A B [ROUNDS]          (ROUNDS default 2)
+#
+# A and B are git revisions (built from `git archive`, so the work tree is not
+# touched) or paths to binaries. Env: DB (pg or sqlite; default pg), WORKLOADS
+# (default "list get create toggle mixed"), TARGET_ENV_A / TARGET_ENV_B (extra
+# VAR=value words for each side's environment, e.g. DB_QUERY_EXEC_MODE=cache_statement),
+# and target.sh's knobs. Prints per-workload medians of each side, B ÷ A, and the
+# ratio of each round. Results: out/results.tsv with names ab-A-rN and ab-B-rN.
+set -euo pipefail
+SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/.." && pwd)
+if [ $# -lt 2 ]; then sed -n '2,15p' "$0" >&2; exit 2; fi
+A=$1; B=$2; ROUNDS=${3:-2}
+DB=${DB:-pg}
+OUT=${BENCH_OUT:-$SCRIPT_DIR/out}
+export BENCH_OUT=$OUT
+PORT=${TARGET_PORT:-18100}
+export PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+export PATH="/usr/local/go/bin:$PATH"
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+log() { echo "[ab $(date -u +%H:%M:%S)] $*" >&2; }
+mkdir -p "$OUT/bin"
+
+# binary REV_OR_PATH: prints the path of a binary built from it.
+binary() {
+  if [ -f "$1" ]; then echo "$1"; return; fi
+  local rev dir
+  rev=$(git -C "$REPO" rev-parse --short "$1")
+  if [ ! -x "$OUT/bin/todo-api-$rev" ]; then
+    dir=$(mktemp -d)
+    git -C "$REPO" archive "$rev" | tar -x -C "$dir"
+    (cd "$dir" && go build -o "$OUT/bin/todo-api-$rev" .) >&2
+    rm -rf "$dir"
+  fi
+  echo "$OUT/bin/todo-api-$rev"
+}
+BIN_A=$(binary "$A"); BIN_B=$(binary "$B")
+log "A = $A ($BIN_A) ${TARGET_ENV_A:-}; B = $B ($BIN_B) ${TARGET_ENV_B:-}"
+(cd "$REPO" && go build -o "$OUT/sqliteseed" ./bench/sqliteseed)
+python3 "$SCRIPT_DIR/seed.py" --out "$OUT" --no-load >&2
+
+migrate_with() {
+  local url=$1 pid i
+  env DATABASE_URL="$url" BETTER_AUTH_SECRET="${BENCH_SECRET:-bench-secret-0123456789abcdef0123456789}" \
+    PORT="$PORT" LOG_LEVEL=warn "$BIN_A" >"$OUT/migrate.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 600); do
+    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
+    [ -d "/proc/$pid" ] || { cat "$OUT/migrate.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  kill -TERM "$pid"; wait "$pid" || true
+}
+
+if [ "$DB" = pg ]; then
+  PG_STARTED=0
+  if ! "$SCRIPT_DIR/pg.sh" status >/dev/null 2>&1; then "$SCRIPT_DIR/pg.sh" start >&2; PG_STARTED=1; fi
+  if [ "$PG_STARTED" = 1 ] && [ "${BENCH_KEEP_PG:-0}" != 1 ]; then trap '"$SCRIPT_DIR/pg.sh" stop >&2' EXIT; fi
+  URL=$("$SCRIPT_DIR/pg.sh" url)
+  export BENCH_DB_URL=$URL
+  "$SCRIPT_DIR/reseed.sh" --schema
+  migrate_with "$URL"
+  RESEED="$SCRIPT_DIR/reseed.sh"
+else
+  DBF=$OUT/ab.db
+  rm -f "$DBF" "$DBF-wal" "$DBF-shm" "$DBF.seed"
+  URL="sqlite:$DBF"
+  migrate_with "$URL"
+  RESEED="$OUT/sqliteseed -copy $OUT/tasks.copy -db $DBF"
+fi
+
+for r in $(seq 1 "$ROUNDS"); do
+  TARGET_ENV=${TARGET_ENV_A:-} TARGET_DB_URL=$URL RESEED=$RESEED BENCH_SMOKE=${BENCH_SMOKE:-0} \
+    "$SCRIPT_DIR/target.sh" "ab-A-r$r" "exec '$BIN_A'" "$PORT"
+  TARGET_ENV=${TARGET_ENV_B:-} TARGET_DB_URL=$URL RESEED=$RESEED BENCH_SMOKE=${BENCH_SMOKE:-0} \
+    "$SCRIPT_DIR/target.sh" "ab-B-r$r" "exec '$BIN_B'" "$PORT"
+done
+
+python3 - "$OUT/results.tsv" "$SINCE" "$A ${TARGET_ENV_A:-}" "$B ${TARGET_ENV_B:-}" <<'EOF' | tee -a "$OUT/ab.md"
+import csv, statistics, sys
+path, since, a_name, b_name = sys.argv[1:5]
+rows = [r for r in csv.DictReader(open(path), delimiter="\t") if r["date"] >= since and r["name"].startswith("ab-")]
+by = {}
+for r in rows:
+    side, rnd = r["name"].split("-")[1], r["name"].split("-")[2]
+    by.setdefault(r["workload"], {}).setdefault(side, {})[rnd] = r
+print(f"\nA = {a_name}\nB = {b_name}\n")
+print("| workload | A req/s (median) | B req/s (median) | B ÷ A | per round | A p99 ms | B p99 ms | errors A/B | foreign CPU % A / B |")
+print("|---|--:|--:|--:|---|--:|--:|--:|---|")
+for w, sides in by.items():
+    a, b = sides.get("A", {}), sides.get("B", {})
+    med = lambda s, k: statistics.median(float(x[k]) for x in s.values()) if s else float("nan")
+    per = [f"{float(b[k]['rps']) / float(a[k]['rps']):.2f}" for k in sorted(a) if k in b]
+    err = f"{sum(int(x['errors']) for x in a.values())}/{sum(int(x['errors']) for x in b.values())}"
+    fa = ",".join(x.get("foreign_cpu_pct", "") for x in a.values()); fb = ",".join(x.get("foreign_cpu_pct", "") for x in b.values())
+    print(f"| {w} | {med(a, 'rps'):,.0f} | {med(b, 'rps'):,.0f} | {med(b, 'rps') / med(a, 'rps'):.2f} | {' '.join(per)} | {med(a, 'p99_ms'):.1f} | {med(b, 'p99_ms'):.1f} | {err} | {fa} / {fb} |")
+EOF
