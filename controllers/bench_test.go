@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm/logger"
 
 	"todo-api/database"
+	"todo-api/internal/benchcpu"
 	"todo-api/models"
 )
 
@@ -42,6 +43,7 @@ func BenchmarkDecodeCreate(b *testing.B) {
 	c := benchCtx(b, app, fiber.MethodPost, "/api/user-0001/tasks", fiber.MIMEApplicationJSON, body)
 	defer app.ReleaseCtx(c)
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		var in taskInput
 		if err := decodeJSON(c, &in); err != nil {
@@ -62,6 +64,7 @@ func BenchmarkDecodePatchFull(b *testing.B) {
 	c := benchCtx(b, app, fiber.MethodPatch, "/api/user-0001/tasks/1", fiber.MIMEApplicationJSON, body)
 	defer app.ReleaseCtx(c)
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		var in taskInput
 		if err := decodeJSON(c, &in); err != nil {
@@ -100,6 +103,8 @@ func BenchmarkListQuery(b *testing.B) {
 			defer app.ReleaseCtx(c)
 			now := time.Now()
 			b.ReportAllocs()
+			defer benchcpu.Start(b)()
+			defer benchcpu.Start(b)()
 			for b.Loop() {
 				q, err := parseListQuery(c)
 				if err != nil {
@@ -142,12 +147,13 @@ func BenchmarkEncodePage(b *testing.B) {
 	page := benchPage()
 	var size int
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		out := make([]taskResponse, len(page))
 		for i := range page {
 			out[i] = newTaskResponse(&page[i])
 		}
-		buf, err := encodeJSON(out)
+		buf, err := EncodeJSON(out)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,7 +177,7 @@ func TestEncodeJSONMatchesStdlib(t *testing.T) {
 	for i := range page {
 		out[i] = newTaskResponse(&page[i])
 	}
-	got, err := encodeJSON(out)
+	got, err := EncodeJSON(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,9 +186,6 @@ func TestEncodeJSONMatchesStdlib(t *testing.T) {
 		t.Fatalf("encodings differ:\n got %s\nwant %s", got, want)
 	}
 }
-
-// encodeJSON is what the service encodes responses with (Fiber's default).
-func encodeJSON(v any) ([]byte, error) { return json.Marshal(v) }
 
 // listStatements builds, without running them, the statements the list
 // handler runs for q, and returns their SQL.

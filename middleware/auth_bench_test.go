@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"todo-api/config"
+	"todo-api/internal/benchcpu"
 	"todo-api/middleware"
 )
 
@@ -33,6 +34,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	handler := app.Handler()
 	var fctx fasthttp.RequestCtx
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		fctx.Request.Reset()
 		fctx.Response.Reset()

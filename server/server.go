@@ -70,6 +70,7 @@ func New(d Deps) *fiber.App {
 		CaseSensitive:         true,
 		UnescapePath:          true, // so /api/a%7Cb/tasks matches the user "a|b"
 		DisableStartupMessage: true,
+		JSONEncoder:           controllers.EncodeJSON,
 	})
 
 	if d.Drain != nil {
