@@ -6,7 +6,6 @@ package controllers
 // the whole-service numbers come from bench/run.sh.
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -160,31 +159,6 @@ func BenchmarkEncodePage(b *testing.B) {
 		size = len(buf)
 	}
 	b.ReportMetric(float64(size), "bytes/page")
-}
-
-// TestEncodeJSONMatchesStdlib: the encoder the service uses writes exactly
-// what encoding/json writes for the task shapes.
-func TestEncodeJSONMatchesStdlib(t *testing.T) {
-	page := benchPage()
-	weird := "<b>&\u2028\u2029 \"quoted\" \\ \x01 ünïcødé 🚀"
-	page[1].Title, page[1].Description = weird, &weird
-	page[2].Tags = models.Tags{"home", weird}
-	r := models.Weekly
-	page[3].Recurrence = &r
-	next := int64(7)
-	page[3].NextTaskID = &next
-	out := make([]taskResponse, len(page))
-	for i := range page {
-		out[i] = newTaskResponse(&page[i])
-	}
-	got, err := EncodeJSON(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := json.Marshal(out)
-	if string(got) != string(want) {
-		t.Fatalf("encodings differ:\n got %s\nwant %s", got, want)
-	}
 }
 
 // listStatements builds, without running them, the statements the list

@@ -1,16 +1,11 @@
 package controllers
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 
 	"todo-api/models"
 )
-
-// EncodeJSON is the service's JSON encoder, Fiber's JSONEncoder, which
-// BenchmarkEncodePage measures.
-func EncodeJSON(v any) ([]byte, error) { return json.Marshal(v) }
 
 // taskResponse is the task resource as SPEC.md shows it: times in UTC,
 // absent values as null, tags always an array.
