@@ -4,6 +4,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -68,7 +69,8 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	}
 	if cfg.Driver == config.SQLite {
 		// One writer at a time is all SQLite allows; a single connection
-		// queues writers in Go instead of spinning on SQLITE_BUSY.
+		// queues writers in Go instead of spinning on SQLITE_BUSY. Reads
+		// outside transactions get connections of their own (sqlite_reads.go).
 		sqlDB.SetMaxOpenConns(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), MigrationTimeout)
@@ -85,6 +87,18 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	}
 	log.Info("database migrated", "driver", cfg.Driver, "via_migration_url", cfg.MigrationDSN != "",
 		"took_ms", time.Since(start).Milliseconds())
+	if cfg.Driver == config.SQLite && cfg.DSN != ":memory:" {
+		// After the migration, so that the schema is in place (and the
+		// file in WAL mode) before the first reader connects.
+		reads, err := newSQLiteReadPool(cfg.DSN)
+		if err == nil {
+			err = db.Use(reads)
+		}
+		if err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("opening the SQLite read connections: %w", err)
+		}
+	}
 	return db, nil
 }
 
@@ -100,13 +114,13 @@ func sqliteDSN(path string) string {
 		"&_txlock=immediate"
 }
 
-// Close closes the connection pool.
+// Close closes the connection pool (and SQLite's read connections).
 func Close(db *gorm.DB) error {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	return errors.Join(closeReadPool(db), sqlDB.Close())
 }
 
 // Ping checks that the database answers, for /readyz.
