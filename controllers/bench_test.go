@@ -166,7 +166,7 @@ func BenchmarkEncodePage(b *testing.B) {
 func listStatements(h *Tasks, c *fiber.Ctx, q listQuery, now time.Time) string {
 	var rows []listRow
 	tasks := func() *gorm.DB { return h.store.Tasks(c.UserContext(), "user-0001") }
-	sqlText := h.page(tasks, q, now).Find(&rows).Statement.SQL.String()
+	sqlText := h.page(tasks, q, now).Find(&[]models.Task{}).Statement.SQL.String()
 	_ = listETag("user-0001", q, 100, rows)
 	return sqlText
 }

@@ -31,9 +31,9 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 		return err
 	}
 	now := h.now.Now()
-	rows := make([]listRow, 0, q.limit)
 	tasks := func() *gorm.DB { return h.tasks(c) }
-	if err := h.page(tasks, q, now).Find(&rows).Error; err != nil {
+	rows, err := scanPage(h.page(tasks, q, now), q.limit)
+	if err != nil {
 		return err
 	}
 	var total int64
@@ -65,8 +65,26 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 
 // listRow is a task of the page with the number of tasks the filter matches.
 type listRow struct {
-	models.Task `gorm:"embedded"`
-	TotalCount  int64
+	models.Task
+	TotalCount int64
+}
+
+// scanPage runs the page statement and reads its rows.
+func scanPage(stmt *gorm.DB, limit int) ([]listRow, error) {
+	rows, err := stmt.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := make([]listRow, 0, limit)
+	for rows.Next() {
+		page = append(page, listRow{})
+		r := &page[len(page)-1]
+		if err := models.ScanTask(rows, &r.Task, &r.TotalCount); err != nil {
+			return nil, err
+		}
+	}
+	return page, rows.Err()
 }
 
 // page is the list's one statement: the page of tasks, each row carrying
@@ -75,7 +93,7 @@ type listRow struct {
 func (h *Tasks) page(tasks func() *gorm.DB, q listQuery, now time.Time) *gorm.DB {
 	count := h.filter(q, tasks(), now).Select("COUNT(*)")
 	return order(q, h.filter(q, tasks(), now)).
-		Select("tasks.*, (?) AS total_count", count).
+		Select(models.TaskColumns+", (?) AS total_count", count).
 		Limit(q.limit).Offset(q.offset)
 }
 

@@ -38,6 +38,11 @@ func (t *Tags) Scan(src any) error {
 		return fmt.Errorf("tags: cannot scan %T", src)
 	}
 	out := Tags{}
+	if string(raw) == "[]" {
+		// Most tasks have no tags; json.Unmarshal showed in list profiles.
+		*t = out
+		return nil
+	}
 	if err := json.Unmarshal(raw, (*[]string)(&out)); err != nil {
 		return fmt.Errorf("tags: %w", err)
 	}
