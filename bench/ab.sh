@@ -10,7 +10,8 @@
 # (default "list get create toggle mixed"), TARGET_ENV_A / TARGET_ENV_B (extra
 # VAR=value words for each side's environment, e.g. DB_QUERY_EXEC_MODE=cache_statement),
 # and target.sh's knobs. Prints per-workload medians of each side, B ÷ A, and the
-# ratio of each round. Results: out/results.tsv with names ab-A-rN and ab-B-rN.
+# ratio of each round, and the service's CPU time per request (less disturbed by other
+# processes' load than req/s). Results: out/results.tsv with names ab-A-rN and ab-B-rN.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
@@ -90,13 +91,18 @@ for r in rows:
     side, rnd = r["name"].split("-")[1], r["name"].split("-")[2]
     by.setdefault(r["workload"], {}).setdefault(side, {})[rnd] = r
 print(f"\nA = {a_name}\nB = {b_name}\n")
-print("| workload | A req/s (median) | B req/s (median) | B ÷ A | per round | A p99 ms | B p99 ms | errors A/B | foreign CPU % A / B |")
-print("|---|--:|--:|--:|---|--:|--:|--:|---|")
+print("| workload | A req/s (median) | B req/s (median) | B ÷ A | per round | A p99 ms | B p99 ms | service CPU µs/req A → B | errors A/B | foreign CPU % A / B |")
+print("|---|--:|--:|--:|---|--:|--:|--:|--:|---|")
 for w, sides in by.items():
     a, b = sides.get("A", {}), sides.get("B", {})
     med = lambda s, k: statistics.median(float(x[k]) for x in s.values()) if s else float("nan")
     per = [f"{float(b[k]['rps']) / float(a[k]['rps']):.2f}" for k in sorted(a) if k in b]
     err = f"{sum(int(x['errors']) for x in a.values())}/{sum(int(x['errors']) for x in b.values())}"
     fa = ",".join(x.get("foreign_cpu_pct", "") for x in a.values()); fb = ",".join(x.get("foreign_cpu_pct", "") for x in b.values())
-    print(f"| {w} | {med(a, 'rps'):,.0f} | {med(b, 'rps'):,.0f} | {med(b, 'rps') / med(a, 'rps'):.2f} | {' '.join(per)} | {med(a, 'p99_ms'):.1f} | {med(b, 'p99_ms'):.1f} | {err} | {fa} / {fb} |")
+    try:
+        ca, cb = med(a, 'cpu_us_per_req'), med(b, 'cpu_us_per_req')
+        cpu = f"{ca:.0f} → {cb:.0f} ({cb / ca - 1:+.0%})"
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        cpu = "-"
+    print(f"| {w} | {med(a, 'rps'):,.0f} | {med(b, 'rps'):,.0f} | {med(b, 'rps') / med(a, 'rps'):.2f} | {' '.join(per)} | {med(a, 'p99_ms'):.1f} | {med(b, 'p99_ms'):.1f} | {cpu} | {err} | {fa} / {fb} |")
 EOF

@@ -10,7 +10,7 @@
 #   bench/ceiling.sh          (bench/run.sh calls it)
 #
 # Env knobs: WORKLOADS, DURATION (15), WARMUP (3), CONNS (64), THREADS (2),
-# MODES ("prepared"; pgbench also has "extended", which is what pgx's exec mode
+# MODES ("prepared"; run.sh adds "extended", which is what pgx's exec mode
 # does, and "simple"), PGBIN, BENCH_RETRIES (2), NAME_SUFFIX.
 set -euo pipefail
 

@@ -90,7 +90,7 @@ if [ "$WHAT" != sqlite ]; then
   "$SCRIPT_DIR/reseed.sh" --schema
   migrate_with "$PG_URL"
   "$SCRIPT_DIR/reseed.sh"
-  "$SCRIPT_DIR/ceiling.sh"
+  MODES=${MODES:-"prepared extended"} "$SCRIPT_DIR/ceiling.sh"
   TARGET_DB_URL=$PG_URL RESEED="$SCRIPT_DIR/reseed.sh" \
     "$SCRIPT_DIR/target.sh" todo-api-pg "exec '$BIN'" "$PORT"
 fi

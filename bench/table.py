@@ -10,7 +10,8 @@ RSS <= 60 MB under mixed.
 SQLite: the service (todo-api-sqlite) beside PocketBase's figures from issue 7 (the
 upper end of each range) and the target, 2 x those, with the mixed p99 <= 250 ms.
 The last column of each is the CPU share other processes took during the measurement
-(lib.sh): above 5 % the row was measured on a busy machine.
+(lib.sh): above 5 % the row was measured on a busy machine. CPU µs/req is the
+service's own CPU time per request during the measurement.
 """
 import argparse
 import csv
@@ -50,8 +51,8 @@ def pg_table(latest, out):
         return
     modes = [m for m in ("prepared", "extended") if any(latest.get((f"pg-{m}", w)) for w in WORKLOADS)]
     out.append("PostgreSQL: the service and the pgbench ceiling for the same SQL, same run\n")
-    head = "| workload | req/s | p50 ms | p99 ms | errors | peak RSS MiB |"
-    sep = "|---|--:|--:|--:|--:|--:|"
+    head = "| workload | req/s | p50 ms | p99 ms | errors | peak RSS MiB | CPU µs/req |"
+    sep = "|---|--:|--:|--:|--:|--:|--:|"
     for m in modes:
         head += f" pgbench {m} TPS | its p99 ms | req/s ÷ TPS | p99 ÷ its p99 |"
         sep += "--:|--:|--:|--:|"
@@ -62,7 +63,7 @@ def pg_table(latest, out):
         r = svc[w]
         if not r:
             continue
-        line = f"| {w} | {num(r, 'rps'):,.0f} | {num(r, 'p50_ms'):.1f} | {num(r, 'p99_ms'):.1f} | {r['errors']} | {r['rss_mb']} |"
+        line = f"| {w} | {num(r, 'rps'):,.0f} | {num(r, 'p50_ms'):.1f} | {num(r, 'p99_ms'):.1f} | {r['errors']} | {r['rss_mb']} | {r.get('cpu_us_per_req') or '-'} |"
         ceil_rows = []
         for m in modes:
             c = latest.get((f"pg-{m}", w))
@@ -88,8 +89,8 @@ def sqlite_table(latest, out):
     if not any(svc.values()):
         return
     out.append("SQLite: the service against PocketBase (issue 7 figures; target 2×, mixed p99 ≤ 250 ms)\n")
-    out.append("| workload | req/s | p50 ms | p99 ms | errors | peak RSS MiB | PocketBase req/s | target req/s | × PocketBase | foreign CPU % |")
-    out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    out.append("| workload | req/s | p50 ms | p99 ms | errors | peak RSS MiB | CPU µs/req | PocketBase req/s | target req/s | × PocketBase | foreign CPU % |")
+    out.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for w in WORKLOADS:
         r = svc[w]
         if not r:
@@ -97,7 +98,7 @@ def sqlite_table(latest, out):
         pb = POCKETBASE[w]
         x = num(r, "rps") / pb
         ok = x >= 2 and (w != "mixed" or num(r, "p99_ms") <= SQLITE_MIXED_P99_MS)
-        out.append(f"| {w} | {num(r, 'rps'):,.0f} | {num(r, 'p50_ms'):.1f} | {num(r, 'p99_ms'):.1f} | {r['errors']} | {r['rss_mb']} | "
+        out.append(f"| {w} | {num(r, 'rps'):,.0f} | {num(r, 'p50_ms'):.1f} | {num(r, 'p99_ms'):.1f} | {r['errors']} | {r['rss_mb']} | {r.get('cpu_us_per_req') or '-'} | "
                    f"{pb:,} | {2 * pb:,} | {x:.1f}× {'✓' if ok else '✗'} | {noise(r)} |")
     out.append("")
 

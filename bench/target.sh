@@ -15,11 +15,13 @@
 # then per workload: reseed, warm-up, reseed, wait for the machine to be quiet, measure
 # with wrk -t2 -c64 -d15s --latency --timeout 10s, and append one line to
 # out/results.tsv:
-#   date  name  workload  rps  p50_ms  p99_ms  errors  rss_mb  foreign_cpu_pct  codes
+#   date  name  workload  rps  p50_ms  p99_ms  errors  rss_mb  foreign_cpu_pct  codes  cpu_us_per_req
 # errors = non-2xx responses + socket errors; codes = the non-2xx statuses seen;
 # rss_mb = sum of VmHWM (peak RSS) over the target's process tree since it started;
 # foreign_cpu_pct = CPU share other processes (not the target, PostgreSQL, wrk,
-# kernel threads) took during the measurement, plus steal (lib.sh). A measurement
+# kernel threads) took during the measurement, plus steal (lib.sh); cpu_us_per_req =
+# CPU time (user + system) the service's process used per request during the
+# measurement, which other processes' load disturbs far less than req/s. A measurement
 # above BENCH_MAX_FOREIGN (5 %) is taken again up to BENCH_RETRIES (2) more times.
 #
 # Env knobs: TARGET_DB_URL, RESEED, WORKLOADS ("list get create toggle mixed"),
@@ -70,6 +72,14 @@ RESEED=${RESEED:-"$SCRIPT_DIR/reseed.sh"}
 [ -f "$OUT/tokens.txt" ] || die "no $OUT/tokens.txt: run bench/run.sh (or seed.py) first"
 
 # ---- target process tree helpers
+svc_ticks() {  # utime + stime of the target's tree, in clock ticks
+  local p t=0 v
+  for p in $(tree_pids "$TARGET_PID"); do
+    v=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+    t=$((t + v))
+  done
+  echo "$t"
+}
 TARGET_PID=
 rss_mb() {  # sum of VmHWM over the tree, MiB; breakdown to the log
   local total=0 p kb comm
@@ -122,7 +132,7 @@ if [ "$BENCH_SMOKE" = 1 ]; then
   log "smoke: $(tail -1 "$LOGDIR/smoke.txt")"
 fi
 
-[ -f "$RESULTS" ] || printf 'date\tname\tworkload\trps\tp50_ms\tp99_ms\terrors\trss_mb\tforeign_cpu_pct\tcodes\n' >"$RESULTS"
+[ -f "$RESULTS" ] || printf 'date\tname\tworkload\trps\tp50_ms\tp99_ms\terrors\trss_mb\tforeign_cpu_pct\tcodes\tcpu_us_per_req\n' >"$RESULTS"
 secs() { local d=$1; case $d in *m) echo $(( ${d%m} * 60 ));; *s) echo "${d%s}";; *) echo "$d";; esac; }
 LIMIT=$(( $(secs "$DURATION") + $(secs "$WARMUP") + 60 ))
 
@@ -135,10 +145,12 @@ for w in $WORKLOADS; do
   for attempt in $(seq 0 "$BENCH_RETRIES"); do
     $RESEED >&2
     wait_quiet "$NAME/$w" "$LOGDIR/noise.txt"
+    cpu0=$(svc_ticks)
     noise_begin
     timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout "$WRK_TIMEOUT" --latency -s "$script" \
       "http://127.0.0.1:$PORT" >"$LOGDIR/$w.txt" 2>&1 || true
     noise_end
+    cpu1=$(svc_ticks)
     echo "  measured: foreign_cpu=${FOREIGN_CPU}% $(grep '^BENCH_RESULT' "$LOGDIR/$w.txt" || true)" >>"$LOGDIR/noise.txt"
     too_noisy && [ "$attempt" -lt "$BENCH_RETRIES" ] || break
     log "other processes took ${FOREIGN_CPU}% of the machine during $w: measuring again"
@@ -150,8 +162,9 @@ for w in $WORKLOADS; do
   get() { echo "$line" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
   echo "== $w" >>"$LOGDIR/rss.txt"
   rss=$(rss_mb)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$NAME" "$w" \
-    "$(get rps)" "$(get p50_ms)" "$(get p99_ms)" "$(get errors)" "$rss" "$FOREIGN_CPU" "$(get codes)" | tee -a "$RESULTS"
+  cpu_req=$(awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="$(get requests)" 'BEGIN { printf "%.0f", (n > 0) ? t / hz * 1e6 / n : 0 }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$NAME" "$w" \
+    "$(get rps)" "$(get p50_ms)" "$(get p99_ms)" "$(get errors)" "$rss" "$FOREIGN_CPU" "$(get codes)" "$cpu_req" | tee -a "$RESULTS"
   [ "$(get errors)" = 0 ] || log "WARNING: $w had $(get errors) errors ($(get codes); socket $(get socket_errors))"
 done
 
