@@ -18,7 +18,7 @@ func TestLoadOps(t *testing.T) {
 			if c.Log.Format != "" || c.Log.Level != slog.LevelInfo || c.MetricsAddr != "" || c.PprofAddr != "" ||
 				c.HTTP != (HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 10 * time.Second}) ||
 				c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 1200}) ||
-				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "exec" || c.Database.MigrationDSN != "" {
+				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "cache_describe" || c.Database.MigrationDSN != "" {
 				return "unexpected defaults"
 			}
 			return ""

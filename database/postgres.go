@@ -19,11 +19,17 @@ import (
 //
 // Two pgx settings differ from its defaults:
 //
-//   - The query execution mode is execMode ("exec" unless configured) rather
-//     than pgx's cached prepared statements, which a transaction-mode pooler
-//     such as Neon's breaks: the next transaction may run on another server
-//     connection that never saw the statement. A default_query_exec_mode
-//     parameter in the URL itself wins, being the more specific setting.
+//   - The query execution mode is execMode ("cache_describe" unless
+//     configured) rather than pgx's cached prepared statements, which a
+//     transaction-mode pooler such as Neon's breaks: the next transaction may
+//     run on another server connection that never saw the statement.
+//     cache_describe caches only the statement's description on the client
+//     and runs every execution as one self-contained round trip on the
+//     unnamed statement, which any server connection accepts. After a
+//     migration changes a result's columns, the first execution on an older
+//     connection fails once and pgx drops the stale description. A
+//     default_query_exec_mode parameter in the URL itself wins, being the
+//     more specific setting.
 //   - A query whose context ends (the request's DB_TIMEOUT deadline) is
 //     cancelled on the server too (see cancelOnDone), not only abandoned by
 //     the client, so a timed-out request does not keep holding locks or a
@@ -92,11 +98,11 @@ func (h *cancelOnDone) HandleUnwatchAfterCancel() {
 func queryExecMode(name string) (pgx.QueryExecMode, error) {
 	switch name {
 	case "", config.DefaultQueryExecMode:
+		return pgx.QueryExecModeCacheDescribe, nil
+	case "exec":
 		return pgx.QueryExecModeExec, nil
 	case "cache_statement":
 		return pgx.QueryExecModeCacheStatement, nil
-	case "cache_describe":
-		return pgx.QueryExecModeCacheDescribe, nil
 	case "describe_exec":
 		return pgx.QueryExecModeDescribeExec, nil
 	case "simple_protocol":
