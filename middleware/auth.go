@@ -44,6 +44,7 @@ type Verifier struct {
 	asymmetric KeySource
 	asymAlgs   map[string]bool
 	validator  *jwt.Validator
+	tokens     *verifiedTokens
 }
 
 // NewVerifier builds a Verifier from the auth configuration.
@@ -59,7 +60,7 @@ func NewVerifier(cfg config.Auth, clock func() time.Time) *Verifier {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{secret: cfg.Secret, validator: jwt.NewValidator(opts...)}
+	return &Verifier{secret: cfg.Secret, validator: jwt.NewValidator(opts...), tokens: newVerifiedTokens()}
 }
 
 // WithKeySource accepts tokens signed with one of algs, verified by keys.
@@ -136,6 +137,8 @@ type userIDKey struct{}
 // included, is a 401 problem with WWW-Authenticate (RFC 6750).
 func (v *Verifier) Authenticate() fiber.Handler {
 	return jwtware.New(jwtware.Config{
+		// A token that passed this check before skips it (tokencache.go).
+		Filter:      v.cached,
 		KeyFunc:     v.keyfunc,
 		Claims:      &Claims{},
 		TokenLookup: "header:" + fiber.HeaderAuthorization,
@@ -144,6 +147,7 @@ func (v *Verifier) Authenticate() fiber.Handler {
 			token, _ := c.Locals("user").(*jwt.Token)
 			claims, _ := token.Claims.(*Claims)
 			c.Locals(userIDKey{}, claims.Subject)
+			v.remember(token, claims)
 			return c.Next()
 		},
 		ErrorHandler: func(_ *fiber.Ctx, err error) error {
