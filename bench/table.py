@@ -56,7 +56,7 @@ def pg_table(latest, out):
     for m in modes:
         head += f" pgbench {m} TPS | its p99 ms | req/s ÷ TPS | p99 ÷ its p99 |"
         sep += "--:|--:|--:|--:|"
-    head += " foreign CPU % (service / ceiling) |"
+    head += " foreign CPU % (service / ceilings) |"
     sep += "--:|"
     out += [head, sep]
     for w in WORKLOADS:
