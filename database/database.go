@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
@@ -29,7 +28,10 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	var dialector gorm.Dialector
 	switch cfg.Driver {
 	case config.Postgres:
-		dialector = postgres.Open(cfg.DSN)
+		var err error
+		if dialector, err = postgresDialector(cfg); err != nil {
+			return nil, err
+		}
 	case config.SQLite:
 		dialector = sqlite.Open(sqliteDSN(cfg.DSN))
 	default:
@@ -63,6 +65,12 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
 	}
+	if cfg.Driver == config.Postgres {
+		if err := rowLevelSecurity(ctx, db, cfg.RowLevelSecurity); err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
@@ -82,6 +90,11 @@ func migrate(db *gorm.DB) error {
 		}
 		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
 			return err
+		}
+		if tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {
+			// Even IF NOT EXISTS needs the table's owner; a serving role
+			// that owns nothing must find nothing to do (see rls.go).
+			return nil
 		}
 		return tx.Exec(tagsIndex).Error
 	})
