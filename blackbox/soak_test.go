@@ -12,9 +12,9 @@ package blackbox_test
 //	    -soak.users=16 -soak.ops=1500 -soak.duration=30s [-soak.rls]
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -187,7 +187,9 @@ type soaker struct {
 	mine      map[int64]task // the last acknowledged state of each own task
 }
 
-func (w *soaker) path(suffix string) string { return "/api/" + url.PathEscape(w.user) + "/tasks" + suffix }
+func (w *soaker) path(suffix string) string {
+	return "/api/" + url.PathEscape(w.user) + "/tasks" + suffix
+}
 
 // call sends a request, counting 5xx; a transport error is a violation.
 func (w *soaker) call(method, path string, body any, headers ...string) reply {
