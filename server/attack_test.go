@@ -10,11 +10,15 @@ package server_test
 // both databases.
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -40,7 +44,12 @@ func runAttacks(t *testing.T, e *env, cases []attack) {
 	}
 	for _, a := range cases {
 		t.Run(a.name, func(t *testing.T) {
-			r := e.call(a.method, a.path, a.token, a.body, a.headers...)
+			var r response
+			if a.status == http.StatusRequestHeaderFieldsTooLarge {
+				r = e.oversized(t, a)
+			} else {
+				r = e.call(a.method, a.path, a.token, a.body, a.headers...)
+			}
 			if r.status >= 500 {
 				t.Fatalf("%d: a hostile request must never be a server error: %s", r.status, r.body)
 			}
@@ -120,4 +129,50 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// oversized sends a request whose head is larger than the server reads. The
+// server answers 431 and closes the connection with the rest unread, so the
+// kernel may reset it before the client has read the answer; a reset is
+// retried a few times rather than failing the case.
+func (e *env) oversized(t *testing.T, a attack) response {
+	t.Helper()
+	var lastErr error
+	for try := 0; try < 10; try++ {
+		var body io.Reader
+		if s, ok := a.body.(string); ok {
+			body = strings.NewReader(s)
+		} else if a.body != nil {
+			body = bytes.NewReader(mustJSON(t, a.body))
+		}
+		req, err := http.NewRequest(a.method, e.baseURL+a.path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if a.token != "" {
+			req.Header.Set("Authorization", "Bearer "+a.token)
+		}
+		for i := 0; i+1 < len(a.headers); i += 2 {
+			req.Header.Set(a.headers[i], a.headers[i+1])
+		}
+		req.Close = true
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			lastErr = err
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		raw, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return response{status: res.StatusCode, header: res.Header, body: raw}
+	}
+	t.Fatalf("no answer in 10 tries: %v", lastErr)
+	return response{}
 }
