@@ -84,6 +84,9 @@ func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	for _, driver := range []string{config.SQLite, config.Postgres} {
 		t.Run(driver, func(t *testing.T) {
+			if rlsMode() && driver == config.SQLite {
+				t.Skip("TEST_ROW_LEVEL_SECURITY=on: PostgreSQL only")
+			}
 			fn(t, newEnv(t, driver))
 		})
 	}
@@ -123,6 +126,7 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
+	inspect := setUpRowLevelSecurity(t, &cfg, clk.Now, log)
 	db, err := database.Open(cfg.Database, clk.Now, log)
 	if err != nil {
 		t.Fatalf("open %s: %v", driver, err)
@@ -148,7 +152,7 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 		wire(&deps)
 	}
 	app := server.New(deps)
-	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs, metrics: reg}
+	return &env{t: t, app: app, db: inspect(db), clock: clk, cfg: cfg, logs: logs, metrics: reg}
 }
 
 // sign signs claims with key using method, for tokens the tests forge.
