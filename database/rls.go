@@ -36,7 +36,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
-
 )
 
 // setUserSQL makes app.user_id the transaction's user; the policies read it
