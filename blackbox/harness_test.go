@@ -102,6 +102,9 @@ func start(t testing.TB, env ...string) *service {
 	s.cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + s.cmd.Dir, fmt.Sprintf("PORT=%d", port),
 		"BETTER_AUTH_SECRET=" + secret, "APP_ENV=production",
+		// These tests load the service far above one user's rate limit on
+		// purpose; the limit has tests of its own (server/limits_test.go).
+		"RATE_LIMIT_PER_MINUTE=0",
 	}, env...)
 	w := lockedWriter{s.mu, s.log}
 	s.cmd.Stdout, s.cmd.Stderr = w, w
