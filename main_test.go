@@ -22,6 +22,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"todo-api/internal/jwkstest"
+	"todo-api/internal/logbuf"
 	"todo-api/internal/testpg"
 )
 
@@ -270,7 +271,7 @@ func TestBetterAuthDownAtStart(t *testing.T) {
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir, "PORT=" + port,
 		"BETTER_AUTH_URL=" + authURL, "BETTER_AUTH_SECRET=" + secret}
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,40 +8,23 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"todo-api/internal/logbuf"
 )
 
 // testSecret signs the tokens of the tests that run the real binary.
 const testSecret = "a-secret-of-at-least-32-bytes-0123456789"
 
-// lockedBuffer collects a process's output while tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // instance is the service running as a real process.
 type instance struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	out  *lockedBuffer // stdout (the log) and stderr together
+	out  *logbuf.Buffer // stdout (the log) and stderr together
 	base string
 	done chan struct{} // closed once the process has exited
 	err  error         // its exit status, once done
@@ -58,7 +40,7 @@ func launch(t *testing.T, bin string, env ...string) *instance {
 	cmd.Dir = t.TempDir()
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir, "PORT=" + port,
 		"BETTER_AUTH_SECRET=" + testSecret}, env...)
-	in := &instance{t: t, cmd: cmd, out: &lockedBuffer{}, base: "http://127.0.0.1:" + port, done: make(chan struct{})}
+	in := &instance{t: t, cmd: cmd, out: &logbuf.Buffer{}, base: "http://127.0.0.1:" + port, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = in.out, in.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

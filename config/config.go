@@ -51,6 +51,11 @@ type Config struct {
 
 // Database says which database to open.
 type Database struct {
+	// RowLevelSecurity turns on PostgreSQL row-level security on the
+	// tasks tables as a second lock behind the user scope
+	// (DB_ROW_LEVEL_SECURITY; see database/rls.go).
+	RowLevelSecurity bool
+
 	Driver string // Postgres or SQLite
 	// DSN is the PostgreSQL URL, or the SQLite file path.
 	DSN string
@@ -124,6 +129,9 @@ func Load(env Lookup) (Config, error) {
 
 	cfg.Database, err = parseDatabaseURL(get("DATABASE_URL", ""))
 	if err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Database.RowLevelSecurity, err = parseRowLevelSecurity(get("DB_ROW_LEVEL_SECURITY", ""), cfg.Database); err != nil {
 		errs = append(errs, err)
 	}
 

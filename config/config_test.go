@@ -117,3 +117,32 @@ func TestLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestRowLevelSecurity(t *testing.T) {
+	pg := "postgres://u@h/db"
+	cases := []struct {
+		env     map[string]string
+		want    bool
+		wantErr string
+	}{
+		{map[string]string{"DATABASE_URL": pg}, false, ""},
+		{map[string]string{"DATABASE_URL": pg, "DB_ROW_LEVEL_SECURITY": "on"}, true, ""},
+		{map[string]string{"DATABASE_URL": pg, "DB_ROW_LEVEL_SECURITY": "TRUE"}, true, ""},
+		{map[string]string{"DATABASE_URL": pg, "DB_ROW_LEVEL_SECURITY": "off"}, false, ""},
+		{map[string]string{"DATABASE_URL": pg, "DB_ROW_LEVEL_SECURITY": "maybe"}, false, "DB_ROW_LEVEL_SECURITY must be on or off"},
+		{map[string]string{"DB_ROW_LEVEL_SECURITY": "on"}, false, "needs PostgreSQL"},
+		{map[string]string{"DB_ROW_LEVEL_SECURITY": "off"}, false, ""},
+	}
+	for _, tc := range cases {
+		c, err := Load(lookup(tc.env))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%v: error %v, want %q", tc.env, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || c.Database.RowLevelSecurity != tc.want {
+			t.Errorf("%v: %v %v", tc.env, c.Database.RowLevelSecurity, err)
+		}
+	}
+}

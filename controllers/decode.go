@@ -45,8 +45,9 @@ func (*ignored) UnmarshalJSON([]byte) error { return nil }
 var errNoBody = errors.New("no body")
 
 // decodeJSON reads the request body into dst: a JSON object of known
-// members, sent as JSON, in valid UTF-8. Unknown members are a 422 naming
-// them; syntax errors and wrong JSON types are 400. An empty body is
+// members, sent as JSON, in valid UTF-8, each member once (see
+// checkMembers). Unknown members are a 422 naming them; syntax errors,
+// wrong JSON types and repeated members are 400. An empty body is
 // errNoBody, which the caller may accept (toggle) or refuse.
 func decodeJSON(c *fiber.Ctx, dst any) error {
 	body := c.Body()
@@ -69,7 +70,7 @@ func decodeJSON(c *fiber.Ctx, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return problem.BadRequest("The body must hold a single JSON object and nothing after it.")
 	}
-	return nil
+	return checkMembers(body)
 }
 
 func isJSON(contentType string) bool {

@@ -32,7 +32,7 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	var dialector gorm.Dialector
 	switch cfg.Driver {
 	case config.Postgres:
-		sqlDB, err := openPostgres(cfg.DSN, cfg.QueryExecMode)
+		sqlDB, err := openPostgres(cfg.DSN, cfg.QueryExecMode, cfg.RowLevelSecurity)
 		if err != nil {
 			return nil, fmt.Errorf("DATABASE_URL: %w", err)
 		}
@@ -86,6 +86,12 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
+	}
+	if cfg.Driver == config.Postgres {
+		if err := rowLevelSecurity(ctx, db, cfg.RowLevelSecurity); err != nil {
+			_ = sqlDB.Close()
+			return nil, err
+		}
 	}
 	log.Info("database migrated", "driver", cfg.Driver, "via_migration_url", cfg.MigrationDSN != "",
 		"took_ms", time.Since(start).Milliseconds())

@@ -32,9 +32,10 @@ func (t Tx) ClaimIdempotencyKey(rec *models.IdempotencyKey, expiredBefore time.T
 }
 
 // PurgeIdempotencyKeys deletes every user's records created before cutoff.
-// It is maintenance, not a user's query, so it takes the handle itself.
+// It is maintenance, not a user's query, so it takes the handle itself;
+// under row-level security its context admits expired records only.
 func PurgeIdempotencyKeys(ctx context.Context, db *gorm.DB, cutoff time.Time) (int64, error) {
-	res := db.WithContext(ctx).Where("created_at < ?", cutoff).Delete(&models.IdempotencyKey{})
+	res := db.WithContext(purging(ctx)).Where("created_at < ?", cutoff).Delete(&models.IdempotencyKey{})
 	return res.RowsAffected, res.Error
 }
 

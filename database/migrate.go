@@ -38,6 +38,11 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
 			return err
 		}
+		if tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {
+			// Even IF NOT EXISTS needs the table's owner; a serving role
+			// that owns nothing must find nothing to do (see rls.go).
+			return nil
+		}
 		return tx.Exec(tagsIndex).Error
 	})
 }
@@ -45,7 +50,7 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 // migrateVia migrates through a connection of its own to cfg.MigrationDSN:
 // Neon's direct (non-pooled) host, where DDL and long transactions belong.
 func migrateVia(ctx context.Context, cfg config.Database, clock Clock) error {
-	sqlDB, err := openPostgres(cfg.MigrationDSN, cfg.QueryExecMode)
+	sqlDB, err := openPostgres(cfg.MigrationDSN, cfg.QueryExecMode, false)
 	if err != nil {
 		return fmt.Errorf("DATABASE_MIGRATION_URL: %w", err)
 	}

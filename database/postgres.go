@@ -34,7 +34,7 @@ import (
 //     cancelled on the server too (see cancelOnDone), not only abandoned by
 //     the client, so a timed-out request does not keep holding locks or a
 //     pooler slot, and the connection stays usable afterwards.
-func openPostgres(dsn, execMode string) (*sql.DB, error) {
+func openPostgres(dsn, execMode string, rowLevelSecurity bool) (*sql.DB, error) {
 	cc, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message may quote parts of the URL; keep credentials out.
@@ -49,6 +49,11 @@ func openPostgres(dsn, execMode string) (*sql.DB, error) {
 	}
 	cc.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &cancelOnDone{conn: c}
+	}
+	if rowLevelSecurity {
+		// Each user-scoped statement goes out in one batch with set_config
+		// (see rls.go).
+		return sql.OpenDB(rlsConnector{stdlib.GetConnector(*cc)}), nil
 	}
 	return stdlib.OpenDB(*cc), nil
 }

@@ -21,8 +21,9 @@ func NewStore(db *gorm.DB) *Store { return &Store{db: db, dialect: dialectOf(db)
 
 // Tasks starts a query on userID's tasks, carrying ctx (deadline, cancellation).
 // Call it once per statement: the handle it returns accumulates conditions.
+// The context also names the user, for row-level security (rls.go).
 func (s *Store) Tasks(ctx context.Context, userID string) *gorm.DB {
-	return s.db.WithContext(ctx).Model(&models.Task{}).Scopes(models.OwnedBy(userID))
+	return s.db.WithContext(withUser(ctx, userID)).Model(&models.Task{}).Scopes(models.OwnedBy(userID))
 }
 
 // Tx is one transaction, bound to one user: it starts that user's queries
@@ -51,7 +52,7 @@ func (s *Store) Transaction(ctx context.Context, userID string, fn func(Tx) erro
 	if userID == "" {
 		return models.ErrNoOwner
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
 		return fn(Tx{tx: tx, userID: userID})
 	})
 }

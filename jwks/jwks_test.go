@@ -1,7 +1,6 @@
 package jwks_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"todo-api/internal/jwkstest"
+	"todo-api/internal/logbuf"
 	"todo-api/jwks"
 )
 
@@ -27,7 +27,7 @@ const window = 400 * time.Millisecond
 // start returns a started Set for url whose log is shown when the test fails.
 func start(t *testing.T, url string, edit ...func(*jwks.Options)) *jwks.Set {
 	t.Helper()
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("jwks log:\n%s", logs.String())
@@ -47,23 +47,6 @@ func start(t *testing.T, url string, edit ...func(*jwks.Options)) *jwks.Set {
 	s := jwks.New(opts)
 	s.Start(t.Context())
 	return s
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // eventually polls cond every 20 ms until it holds or within passes; it

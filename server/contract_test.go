@@ -64,8 +64,13 @@ var lenient = map[string]bool{
 
 // preRouting says whether the HTTP server sends status before any route
 // is chosen (body or headers over the limit).
+//
+// A 404 counts too: the server decodes the path before routing, so an
+// encoded slash (/api/bob%2F..%2Falice/tasks) can match no route although
+// the raw path fits an operation of the document.
 func preRouting(status int) bool {
-	return status == http.StatusRequestEntityTooLarge || status == http.StatusRequestHeaderFieldsTooLarge
+	return status == http.StatusRequestEntityTooLarge || status == http.StatusRequestHeaderFieldsTooLarge ||
+		status == http.StatusNotFound
 }
 
 // contract is the loaded document and a router that finds its operations.

@@ -22,6 +22,7 @@ import (
 
 	"todo-api/config"
 	"todo-api/database"
+	"todo-api/internal/logbuf"
 	"todo-api/internal/testpg"
 	"todo-api/metrics"
 	"todo-api/middleware"
@@ -60,24 +61,6 @@ func (c *clock) set(t time.Time) {
 	c.now = t
 }
 
-// syncBuffer is a log sink safe for concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is the whole application on one database, driven through app.Test.
 type env struct {
 	t     *testing.T
@@ -90,7 +73,7 @@ type env struct {
 	// baseURL is set once listen has been called.
 	baseURL string
 	// logs is what the server logged.
-	logs *syncBuffer
+	logs *logbuf.Buffer
 	// expect500 is set by the tests that provoke a 500 on purpose.
 	expect500 bool
 }
@@ -101,6 +84,9 @@ func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	for _, driver := range []string{config.SQLite, config.Postgres} {
 		t.Run(driver, func(t *testing.T) {
+			if rlsMode() && driver == config.SQLite {
+				t.Skip("TEST_ROW_LEVEL_SECURITY=on: PostgreSQL only")
+			}
 			fn(t, newEnv(t, driver))
 		})
 	}
@@ -133,13 +119,14 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 	}
 	clk := &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	// The server log is shown only when the test fails.
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
+	inspect := setUpRowLevelSecurity(t, &cfg, clk.Now, log)
 	db, err := database.Open(cfg.Database, clk.Now, log)
 	if err != nil {
 		t.Fatalf("open %s: %v", driver, err)
@@ -165,7 +152,7 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 		wire(&deps)
 	}
 	app := server.New(deps)
-	return &env{t: t, app: app, db: db, clock: clk, cfg: cfg, logs: logs, metrics: reg}
+	return &env{t: t, app: app, db: inspect(db), clock: clk, cfg: cfg, logs: logs, metrics: reg}
 }
 
 // sign signs claims with key using method, for tokens the tests forge.

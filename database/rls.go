@@ -1,0 +1,391 @@
+package database
+
+// Row-level security (DB_ROW_LEVEL_SECURITY=on, PostgreSQL only) is the
+// second lock behind the user scope: the tables carry a policy that admits
+// only rows whose user_id equals the transaction-local setting app.user_id
+// (rlsmigrate.go), and every statement the Store runs sets it first. A
+// statement that forgot the scope then still sees, changes and creates only
+// its user's rows, and one that runs with no user at all sees none.
+//
+// set_config(..., true) lasts until the end of the current transaction, so
+// the setting and the statement must share one. Outside an explicit
+// transaction that means one implicit transaction: PostgreSQL runs every
+// extended-protocol message up to a Sync as one, and a pgx batch sends
+// "SELECT set_config(...)" and the statement with a single Sync. So a scoped
+// statement costs one extra statement inside the same round trip, instead
+// of BEGIN, set_config, the statement and COMMIT in four. The setting is
+// gone when the implicit transaction ends, which also makes it safe behind
+// a transaction-mode pooler (PgBouncer, Neon): it never outlives the server
+// connection's current transaction.
+//
+// GORM only speaks database/sql, whose *sql.Rows cannot be built from pgx
+// rows, so the batching happens one level down: rlsConnector wraps pgx's
+// database/sql driver and batches every statement whose context carries a
+// user (set by Store). An explicit transaction (Store.Transaction) is begun
+// together with the setting in one round trip, and its statements then run
+// as they are.
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// setUserSQL makes app.user_id the transaction's user; the policies read it
+// with current_setting('app.user_id', true), which is NULL (matching no
+// row) when nothing set it.
+const setUserSQL = "SELECT set_config('app.user_id', $1, true)"
+
+// setPurgeSQL lets the idempotency janitor's statement delete every user's
+// expired records, and only those (see rlsPolicies).
+const setPurgeSQL = "SELECT set_config('app.purge_expired', 'on', true)"
+
+// scope is whom a statement runs for: one user, or the janitor's purge.
+type scope struct {
+	user  string
+	purge bool
+}
+
+type scopeKey struct{}
+
+// withUser marks ctx as running statements for userID; Store does it for
+// every statement, and with row-level security on, the driver sets
+// app.user_id from it.
+func withUser(ctx context.Context, userID string) context.Context {
+	return context.WithValue(ctx, scopeKey{}, scope{user: userID})
+}
+
+// purging marks ctx as the idempotency janitor's.
+func purging(ctx context.Context) context.Context {
+	return context.WithValue(ctx, scopeKey{}, scope{purge: true})
+}
+
+func scopeOf(ctx context.Context) (scope, bool) {
+	s, ok := ctx.Value(scopeKey{}).(scope)
+	return s, ok && (s.user != "" || s.purge)
+}
+
+// setting is the statement that puts s into effect for a transaction.
+func (s scope) setting() (string, []any) {
+	if s.purge {
+		return setPurgeSQL, nil
+	}
+	return setUserSQL, []any{s.user}
+}
+
+// rlsConnector hands database/sql connections that set app.user_id.
+type rlsConnector struct{ driver.Connector }
+
+// Connect wraps a new pgx connection.
+func (c rlsConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rlsConn{Conn: conn.(*stdlib.Conn)}, nil
+}
+
+// rlsConn is a pgx database/sql connection that runs each statement for a
+// user in one batch with set_config. database/sql never uses a connection
+// from two goroutines at once, so its fields need no lock.
+type rlsConn struct {
+	*stdlib.Conn
+	// txScope is what an open explicit transaction was begun for; the
+	// zero scope outside one, or in one begun without a scope.
+	txScope scope
+	inTx    bool
+}
+
+// ExecContext runs an INSERT, UPDATE or DELETE without RETURNING.
+func (c *rlsConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	sc, ok := c.needsBatch(ctx)
+	if !ok {
+		return c.Conn.ExecContext(ctx, query, args)
+	}
+	br := c.Conn.Conn().SendBatch(ctx, scopedBatch(sc, query, args))
+	_, err := br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, retryable(err)
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// QueryContext runs a SELECT, or a write with RETURNING.
+func (c *rlsConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	sc, ok := c.needsBatch(ctx)
+	if !ok {
+		return c.Conn.QueryContext(ctx, query, args)
+	}
+	br := c.Conn.Conn().SendBatch(ctx, scopedBatch(sc, query, args))
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return nil, retryable(err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	// Read the first row now, as pgx's own driver does: database/sql asks
+	// for the columns before the first Next.
+	more := rows.Next()
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		_ = br.Close()
+		return nil, err
+	}
+	return &rlsRows{rows: rows, batch: br, typeMap: c.Conn.Conn().TypeMap(), preloaded: true, more: more}, nil
+}
+
+// needsBatch says whether a statement must put its scope into effect first,
+// and which: outside a transaction, every scoped statement; inside one, only
+// a statement for another scope than the transaction was begun for (never
+// done by Store, which binds a transaction to one user; set_config inside
+// a transaction lasts until its end).
+func (c *rlsConn) needsBatch(ctx context.Context) (scope, bool) {
+	sc, ok := scopeOf(ctx)
+	if !ok || (c.inTx && c.txScope == sc) {
+		return scope{}, false
+	}
+	if c.inTx {
+		query, args := sc.setting()
+		if _, err := c.Conn.Conn().Exec(ctx, query, args...); err == nil {
+			c.txScope = sc
+		}
+		return scope{}, false // an error aborted the transaction: the statement fails
+	}
+	return sc, true
+}
+
+func scopedBatch(sc scope, query string, args []driver.NamedValue) *pgx.Batch {
+	b := &pgx.Batch{}
+	set, setArgs := sc.setting()
+	b.Queue(set, setArgs...)
+	vals := make([]any, len(args))
+	for i, a := range args {
+		vals[i] = a.Value
+	}
+	b.Queue(query, vals...)
+	return b
+}
+
+// retryable tells database/sql to retry on another connection when nothing
+// reached the server, as pgx's driver does.
+func retryable(err error) error {
+	if pgconn.SafeToRetry(err) {
+		return driver.ErrBadConn
+	}
+	return err
+}
+
+// BeginTx starts a transaction; for a user, with app.user_id set in the same
+// round trip (BEGIN and set_config in one batch).
+func (c *rlsConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	sc, ok := scopeOf(ctx)
+	if !ok || opts.Isolation != driver.IsolationLevel(sql.LevelDefault) || opts.ReadOnly {
+		tx, err := c.Conn.BeginTx(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		c.inTx = true
+		return &rlsTx{conn: c, ctx: ctx, inner: tx}, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	set, setArgs := sc.setting()
+	b.Queue(set, setArgs...)
+	br := c.Conn.Conn().SendBatch(ctx, b)
+	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if c.Conn.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = c.Conn.Conn().Exec(context.WithoutCancel(ctx), "rollback")
+		}
+		return nil, retryable(err)
+	}
+	c.inTx, c.txScope = true, sc
+	return &rlsTx{conn: c, ctx: ctx}, nil
+}
+
+// rlsTx ends a transaction begun by BeginTx: inner's when pgx began it,
+// otherwise with COMMIT or ROLLBACK as pgx's own transaction would.
+type rlsTx struct {
+	conn  *rlsConn
+	ctx   context.Context
+	inner driver.Tx
+}
+
+func (t *rlsTx) end() { t.conn.inTx, t.conn.txScope = false, scope{} }
+
+// Commit commits; a transaction that failed meanwhile answers ROLLBACK to
+// COMMIT, which is an error, as in pgx.
+func (t *rlsTx) Commit() error {
+	defer t.end()
+	if t.inner != nil {
+		return t.inner.Commit()
+	}
+	pc := t.conn.Conn.Conn()
+	tag, err := pc.Exec(t.ctx, "commit")
+	if err != nil {
+		if pc.PgConn().TxStatus() != 'I' {
+			_ = pc.PgConn().Close(context.WithoutCancel(t.ctx))
+		}
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// Rollback rolls back.
+func (t *rlsTx) Rollback() error {
+	defer t.end()
+	if t.inner != nil {
+		return t.inner.Rollback()
+	}
+	pc := t.conn.Conn.Conn()
+	if _, err := pc.Exec(t.ctx, "rollback"); err != nil {
+		_ = pc.PgConn().Close(context.WithoutCancel(t.ctx))
+		return err
+	}
+	return nil
+}
+
+// rlsRows is the statement's result in a batch, as database/sql rows. It
+// converts values the way pgx's own driver does (stdlib.Rows, which cannot
+// be built from outside its package) for the types this schema uses, and
+// hands everything else over as text.
+type rlsRows struct {
+	rows      pgx.Rows
+	batch     pgx.BatchResults
+	typeMap   *pgtype.Map
+	convert   []func([]byte) (driver.Value, error)
+	preloaded bool
+	more      bool
+	names     []string
+}
+
+// Columns names the result's columns.
+func (r *rlsRows) Columns() []string {
+	if r.names == nil {
+		fds := r.rows.FieldDescriptions()
+		r.names = make([]string, len(fds))
+		for i, fd := range fds {
+			r.names[i] = fd.Name
+		}
+	}
+	return r.names
+}
+
+// Close reads the rest of the batch, so the connection is free again.
+func (r *rlsRows) Close() error {
+	r.rows.Close()
+	err := r.rows.Err()
+	if cerr := r.batch.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Next converts the next row into dest.
+func (r *rlsRows) Next(dest []driver.Value) error {
+	if r.convert == nil {
+		fds := r.rows.FieldDescriptions()
+		r.convert = make([]func([]byte) (driver.Value, error), len(fds))
+		for i, fd := range fds {
+			r.convert[i] = converter(r.typeMap, fd)
+		}
+	}
+	more := r.more
+	if r.preloaded {
+		r.preloaded = false
+	} else {
+		more = r.rows.Next()
+	}
+	if !more {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return io.EOF
+	}
+	for i, raw := range r.rows.RawValues() {
+		if raw == nil {
+			dest[i] = nil
+			continue
+		}
+		v, err := r.convert[i](raw)
+		if err != nil {
+			return fmt.Errorf("converting column %d: %w", i, err)
+		}
+		dest[i] = v
+	}
+	return nil
+}
+
+// converter decodes one column's raw values into the driver.Value types
+// pgx's driver produces for it (stdlib.Rows.Next).
+func converter(m *pgtype.Map, fd pgconn.FieldDescription) func([]byte) (driver.Value, error) {
+	scan := func(target any, value func() (driver.Value, error)) func([]byte) (driver.Value, error) {
+		plan := m.PlanScan(fd.DataTypeOID, fd.Format, target)
+		return func(src []byte) (driver.Value, error) {
+			if err := plan.Scan(src, target); err != nil {
+				return nil, err
+			}
+			return value()
+		}
+	}
+	switch fd.DataTypeOID {
+	case pgtype.BoolOID:
+		var d bool
+		return scan(&d, func() (driver.Value, error) { return d, nil })
+	case pgtype.Int2OID:
+		var d int16
+		return scan(&d, func() (driver.Value, error) { return int64(d), nil })
+	case pgtype.Int4OID:
+		var d int32
+		return scan(&d, func() (driver.Value, error) { return int64(d), nil })
+	case pgtype.Int8OID:
+		var d int64
+		return scan(&d, func() (driver.Value, error) { return d, nil })
+	case pgtype.Float4OID:
+		var d float32
+		return scan(&d, func() (driver.Value, error) { return float64(d), nil })
+	case pgtype.Float8OID:
+		var d float64
+		return scan(&d, func() (driver.Value, error) { return d, nil })
+	case pgtype.ByteaOID, pgtype.JSONOID, pgtype.JSONBOID:
+		var d []byte
+		return scan(&d, func() (driver.Value, error) { return d, nil })
+	case pgtype.TimestamptzOID:
+		var d pgtype.Timestamptz
+		return scan(&d, func() (driver.Value, error) { return d.Value() })
+	case pgtype.TimestampOID:
+		var d pgtype.Timestamp
+		return scan(&d, func() (driver.Value, error) { return d.Value() })
+	case pgtype.DateOID:
+		var d pgtype.Date
+		return scan(&d, func() (driver.Value, error) { return d.Value() })
+	}
+	var d string
+	return scan(&d, func() (driver.Value, error) { return d, nil })
+}

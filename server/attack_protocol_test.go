@@ -1,0 +1,136 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestAttackProtocol is abuse of HTTP itself: methods a route does not
+// have (405 with Allow, never a silent override), TRACE (no echo of the
+// request, so no cross-site tracing), headers and URLs too large to read
+// (431), and browsers from origins not in CORS_ORIGINS (no
+// Access-Control-Allow-Origin, so the browser keeps the answer from them).
+func TestAttackProtocol(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.listen()
+		alice := e.token("alice")
+		tk := e.create("alice", map[string]any{"title": "x"})
+		one := fmt.Sprintf("/api/alice/tasks/%d", tk.ID)
+		before := e.row(t, tk.ID)
+		rows := e.countRows()
+		nothingChanged := func(t *testing.T, _ response) {
+			t.Helper()
+			e.unchanged(t, tk.ID, before)
+			if n := e.countRows(); n != rows {
+				t.Errorf("%d task rows, %d before", n, rows)
+			}
+		}
+		run := func(t *testing.T, cases []attack) {
+			t.Helper()
+			for i := range cases {
+				if cases[i].token == "" {
+					cases[i].token = alice
+				}
+			}
+			runAttacks(t, e, cases)
+		}
+		allow := func(methods ...string) func(*testing.T, response) {
+			return func(t *testing.T, r response) {
+				t.Helper()
+				got := r.header.Get("Allow")
+				for _, m := range methods {
+					if !strings.Contains(got, m) {
+						t.Errorf("Allow %q lacks %s", got, m)
+					}
+				}
+				if strings.Contains(string(r.body), alice) {
+					t.Error("the response echoes the token")
+				}
+				nothingChanged(t, r)
+			}
+		}
+
+		t.Run("methods", func(t *testing.T) {
+			run(t, []attack{
+				{name: "PUT on the collection", method: "PUT", path: "/api/alice/tasks", body: map[string]any{"title": "x"}, status: 405, check: allow("GET", "POST", "DELETE")},
+				{name: "PATCH on the collection", method: "PATCH", path: "/api/alice/tasks", body: map[string]any{"completed": true}, status: 405, check: allow("GET", "POST", "DELETE")},
+				{name: "POST on a task", method: "POST", path: one, body: map[string]any{"title": "x"}, status: 405, check: allow("GET", "PUT", "PATCH", "DELETE")},
+				{name: "GET on toggle", method: "GET", path: one + "/toggle", status: 405, check: allow("PATCH")},
+				{name: "POST on complete", method: "POST", path: one + "/complete", status: 405, check: allow("PATCH")},
+				{name: "DELETE on toggle", method: "DELETE", path: one + "/toggle", status: 405, check: allow("PATCH")},
+				{name: "POST on stats", method: "POST", path: "/api/alice/tasks/stats", status: 405, check: allow("GET")},
+				{name: "DELETE on stats names no task", method: "DELETE", path: "/api/alice/tasks/stats", status: 404, check: nothingChanged},
+				{name: "POST on healthz", method: "POST", path: "/healthz", status: 405, check: allow("GET")},
+				{name: "TRACE on a task", method: "TRACE", path: one, status: 405, check: allow("GET")},
+				{name: "TRACE on the collection", method: "TRACE", path: "/api/alice/tasks", status: 405, check: allow("GET")},
+				{name: "TRACE on healthz", method: "TRACE", path: "/healthz", status: 405, check: allow("GET")},
+				{name: "TRACE on an unknown path", method: "TRACE", path: "/nope", status: 404},
+				{name: "X-HTTP-Method-Override DELETE on POST", method: "POST", path: one, headers: []string{"X-HTTP-Method-Override", "DELETE"}, status: 405, check: allow("GET")},
+				{name: "X-HTTP-Method-Override DELETE on GET is ignored", method: "GET", path: one, headers: []string{"X-HTTP-Method-Override", "DELETE", "X-Method-Override", "DELETE"}, status: 200, check: nothingChanged},
+				{name: "_method=DELETE in the query is not an override", method: "POST", path: one + "?_method=DELETE", status: 405, check: allow("GET")},
+			})
+		})
+
+		t.Run("sizes", func(t *testing.T) {
+			var many []string
+			for i := 0; i < 200; i++ {
+				many = append(many, fmt.Sprintf("X-Filler-%03d", i), strings.Repeat("f", 100))
+			}
+			run(t, []attack{
+				{name: "200 headers of 100 bytes", method: "GET", path: "/api/alice/tasks", headers: many, status: 431},
+				{name: "a 20 KiB cookie", method: "GET", path: "/api/alice/tasks", headers: []string{"Cookie", "c=" + strings.Repeat("c", 20*1024)}, status: 431},
+				{name: "a 20 KiB URL", method: "GET", path: "/api/alice/tasks?q=" + strings.Repeat("q", 20*1024), status: 431},
+				{name: "a 20 KiB Idempotency-Key", method: "POST", path: "/api/alice/tasks", body: map[string]any{"title": "x"}, headers: []string{"Idempotency-Key", strings.Repeat("k", 20*1024)}, status: 431, check: nothingChanged},
+				{name: "a 256-character Idempotency-Key", method: "POST", path: "/api/alice/tasks", body: map[string]any{"title": "x"}, headers: []string{"Idempotency-Key", strings.Repeat("k", 256)}, status: 422, check: nothingChanged},
+				{name: "an 8 KiB If-Match list", method: "DELETE", path: one, headers: []string{"If-Match", strings.Repeat(fmt.Sprintf(`"%d-99", `, tk.ID), 8*1024/8)}, status: 412, check: nothingChanged},
+			})
+		})
+
+		t.Run("CORS from other origins", func(t *testing.T) {
+			preflight := func(origin, method, headers string) []string {
+				return []string{"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", headers}
+			}
+			noCORS := func(t *testing.T, r response) {
+				t.Helper()
+				for _, h := range []string{"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"} {
+					if v := r.header.Get(h); v != "" {
+						t.Errorf("%s: %q", h, v)
+					}
+				}
+			}
+			var cases []attack
+			for _, origin := range []string{
+				"http://evil.example",
+				"null",
+				"http://localhost:3000.evil.example",
+				"http://evil.localhost:3000",
+				"https://localhost:3000",
+				"http://localhost:3001",
+				"http://localhost",
+				"http://localhost:3000/evil",
+				"*",
+			} {
+				cases = append(cases,
+					attack{name: "preflight from " + origin, method: "OPTIONS", path: "/api/alice/tasks", headers: preflight(origin, "DELETE", "authorization"), status: 204, check: noCORS},
+					attack{name: "request from " + origin, method: "GET", path: "/api/alice/tasks", token: alice, headers: []string{"Origin", origin}, status: 200, check: noCORS},
+				)
+			}
+			cases = append(cases,
+				attack{name: "preflight for TRACE from the allowed origin", method: "OPTIONS", path: "/api/alice/tasks", headers: preflight("http://localhost:3000", "TRACE", "authorization"), status: 204, check: func(t *testing.T, r response) {
+					if m := r.header.Get("Access-Control-Allow-Methods"); strings.Contains(m, "TRACE") {
+						t.Errorf("Allow-Methods %q", m)
+					}
+				}},
+				attack{name: "preflight for an unlisted header from the allowed origin", method: "OPTIONS", path: "/api/alice/tasks", headers: preflight("http://localhost:3000", "GET", "x-evil"), status: 204, check: func(t *testing.T, r response) {
+					if h := r.header.Get("Access-Control-Allow-Headers"); strings.Contains(strings.ToLower(h), "x-evil") {
+						t.Errorf("Allow-Headers %q", h)
+					}
+				}},
+				attack{name: "error responses carry no CORS grant for another origin either", method: "GET", path: "/api/alice/tasks", headers: []string{"Origin", "http://evil.example", "Authorization", "Bearer x"}, status: http.StatusUnauthorized, check: noCORS},
+			)
+			run(t, cases)
+		})
+	})
+}
