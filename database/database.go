@@ -117,7 +117,7 @@ func sqliteDSN(path string) string {
 		"&_txlock=immediate"
 }
 
-// Close closes the connection pool (and SQLite's read connections).
+// Close closes the connection pool.
 func Close(db *gorm.DB) error {
 	sqlDB, err := db.DB()
 	if err != nil {
