@@ -14,10 +14,19 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect dialect
+	// group batches SQLite's write transactions (groupcommit.go); nil on
+	// PostgreSQL, whose connections commit in parallel.
+	group *groupCommit
 }
 
 // NewStore wraps db; main builds one and passes it to the controllers.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db, dialect: dialectOf(db)} }
+func NewStore(db *gorm.DB) *Store {
+	s := &Store{db: db, dialect: dialectOf(db)}
+	if s.dialect == sqliteDialect {
+		s.group = newGroupCommit(db)
+	}
+	return s
+}
 
 // Tasks starts a query on userID's tasks, carrying ctx (deadline, cancellation).
 // Call it once per statement: the handle it returns accumulates conditions.
@@ -44,13 +53,21 @@ func (t Tx) IdempotencyKeys() *gorm.DB {
 	return t.tx.Model(&models.IdempotencyKey{}).Scopes(models.KeysOwnedBy(t.userID))
 }
 
-// Transaction runs fn in one transaction for userID; fn's error rolls it
-// back. Every statement inside must go through the Tx: on SQLite the pool
-// has a single connection, which the transaction holds, so a statement on
-// the Store itself would wait for it forever.
+// Transaction runs fn in one transaction for userID; fn's error (or panic)
+// rolls it back. Every statement inside must go through the Tx: on SQLite
+// the pool has a single connection, which the transaction holds, so a
+// statement on the Store itself would wait for it forever.
+//
+// On SQLite, fn runs in a savepoint of a transaction shared with other
+// callers' functions (groupcommit.go), not with ctx: ctx only decides
+// whether fn runs at all. Transaction returns once that transaction has
+// committed, so a nil error still means "durable".
 func (s *Store) Transaction(ctx context.Context, userID string, fn func(Tx) error) error {
 	if userID == "" {
 		return models.ErrNoOwner
+	}
+	if s.group != nil {
+		return s.group.do(ctx, userID, fn)
 	}
 	return s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
 		return fn(Tx{tx: tx, userID: userID})
