@@ -129,7 +129,14 @@ func (g *groupCommit) run(batch []*request) {
 // refuses can leave the transaction open, and the Tx would then hand the
 // connection back to the pool mid-transaction, where later statements would
 // never commit. Holding the connection lets the batch roll back first.
-func (g *groupCommit) commit(batch []*request, errs []error) error {
+func (g *groupCommit) commit(batch []*request, errs []error) (err error) {
+	// A panic here, outside any request's function, must still answer
+	// every caller and leave the batcher able to run the next batch.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("group commit: %v", p)
+		}
+	}()
 	ctx, cancel := batchContext(batch)
 	defer cancel()
 	g.commits.Add(1)
