@@ -3,6 +3,7 @@ package controllers
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"todo-api/database"
 	"todo-api/models"
 	"todo-api/problem"
 )
@@ -31,9 +32,14 @@ func (h *Tasks) ClearCompleted(c *fiber.Ctx) error {
 	if len(errs) > 0 {
 		return problem.Validation(errs...)
 	}
-	res := h.tasks(c).Where("tasks.completed = ?", true).Delete(&models.Task{})
-	if res.Error != nil {
+	var deleted int64
+	err := h.write(c, func(tx database.Tx) error {
+		res := tx.Tasks().Where("tasks.completed = ?", true).Delete(&models.Task{})
+		deleted = res.RowsAffected
 		return res.Error
+	})
+	if err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"deleted": res.RowsAffected})
+	return c.JSON(fiber.Map{"deleted": deleted})
 }

@@ -32,7 +32,8 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 	ch.applyTo(&t)
 	location := "/api/" + url.PathEscape(t.UserID) + "/tasks/"
 	if key == "" {
-		if err := h.tasks(c).Create(&t).Error; err != nil {
+		err := h.write(c, func(tx database.Tx) error { return tx.Tasks().Create(&t).Error })
+		if err != nil {
 			return err
 		}
 		c.Location(location + strconv.FormatInt(t.ID, 10))

@@ -94,12 +94,17 @@ func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
 	_, setsRecurrence := cols["recurrence"]
 	_, setsDue := cols["due_date"]
 	if !setsRecurrence && !setsDue && !pre.impossible() {
-		res := pre.where(h.tasks(c).Model(&t).Where("tasks.id = ?", id).Where("tasks.recurrence IS NULL")).
-			Clauses(clause.Returning{}).Updates(cols)
-		if res.Error != nil {
+		var updated int64
+		err := h.write(c, func(tx database.Tx) error {
+			res := pre.where(tx.Tasks().Model(&t).Where("tasks.id = ?", id).Where("tasks.recurrence IS NULL")).
+				Clauses(clause.Returning{}).Updates(cols)
+			updated = res.RowsAffected
 			return res.Error
+		})
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 1 {
+		if updated == 1 {
 			return sendTask(c, fiber.StatusOK, &t)
 		}
 	}
