@@ -132,7 +132,13 @@ if [ "$BENCH_SMOKE" = 1 ]; then
   log "smoke: $(tail -1 "$LOGDIR/smoke.txt")"
 fi
 
-[ -f "$RESULTS" ] || printf 'date\tname\tworkload\trps\tp50_ms\tp99_ms\terrors\trss_mb\tforeign_cpu_pct\tcodes\tcpu_us_per_req\n' >"$RESULTS"
+HEADER='date\tname\tworkload\trps\tp50_ms\tp99_ms\terrors\trss_mb\tforeign_cpu_pct\tcodes\tcpu_us_per_req'
+# A results file from an older version of this script has fewer columns, and
+# table.py reads columns by the header's names: start a new file instead.
+if [ -f "$RESULTS" ] && [ "$(head -1 "$RESULTS")" != "$(printf "$HEADER")" ]; then
+  mv "$RESULTS" "$RESULTS.old-$(date -u +%Y%m%dT%H%M%SZ)"
+fi
+[ -f "$RESULTS" ] || printf "$HEADER\n" >"$RESULTS"
 secs() { local d=$1; case $d in *m) echo $(( ${d%m} * 60 ));; *s) echo "${d%s}";; *) echo "$d";; esac; }
 LIMIT=$(( $(secs "$DURATION") + $(secs "$WARMUP") + 60 ))
 
