@@ -45,33 +45,19 @@ log "A = $A ($BIN_A) ${TARGET_ENV_A:-}; B = $B ($BIN_B) ${TARGET_ENV_B:-}"
 (cd "$REPO" && go build -o "$OUT/sqliteseed" ./bench/sqliteseed)
 python3 "$SCRIPT_DIR/seed.py" --out "$OUT" --no-load >&2
 
-migrate_with() {
-  local url=$1 pid i
-  env DATABASE_URL="$url" BETTER_AUTH_SECRET="${BENCH_SECRET:-bench-secret-0123456789abcdef0123456789}" \
-    PORT="$PORT" LOG_LEVEL=warn "$BIN_A" >"$OUT/migrate.log" 2>&1 &
-  pid=$!
-  for i in $(seq 1 600); do
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
-    [ -d "/proc/$pid" ] || { cat "$OUT/migrate.log" >&2; exit 1; }
-    sleep 0.1
-  done
-  kill -TERM "$pid"; wait "$pid" || true
-}
+. "$SCRIPT_DIR/lib.sh"   # migrate_with
 
 if [ "$DB" = pg ]; then
-  PG_STARTED=0
-  if ! "$SCRIPT_DIR/pg.sh" status >/dev/null 2>&1; then "$SCRIPT_DIR/pg.sh" start >&2; PG_STARTED=1; fi
-  if [ "$PG_STARTED" = 1 ] && [ "${BENCH_KEEP_PG:-0}" != 1 ]; then trap '"$SCRIPT_DIR/pg.sh" stop >&2' EXIT; fi
-  URL=$("$SCRIPT_DIR/pg.sh" url)
-  export BENCH_DB_URL=$URL
+  pg_up
+  URL=$PG_URL
   "$SCRIPT_DIR/reseed.sh" --schema
-  migrate_with "$URL"
+  migrate_with "$BIN_A" "$URL"
   RESEED="$SCRIPT_DIR/reseed.sh"
 else
   DBF=$OUT/ab.db
   rm -f "$DBF" "$DBF-wal" "$DBF-shm" "$DBF.seed"
   URL="sqlite:$DBF"
-  migrate_with "$URL"
+  migrate_with "$BIN_A" "$URL"
   RESEED="$OUT/sqliteseed -copy $OUT/tasks.copy -db $DBF"
 fi
 

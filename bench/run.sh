@@ -64,31 +64,15 @@ fi
 go build -o "$OUT/sqliteseed" ./bench/sqliteseed
 python3 "$SCRIPT_DIR/seed.py" --out "$OUT" --no-load >&2   # data files once, fresh tokens every run
 
-# Start the service just long enough to migrate DATABASE_URL's schema.
-migrate_with() {
-  local url=$1 pid i
-  env DATABASE_URL="$url" BETTER_AUTH_SECRET="${BENCH_SECRET:-bench-secret-0123456789abcdef0123456789}" \
-    PORT="$PORT" LOG_LEVEL=warn "$BIN" >"$OUT/migrate.log" 2>&1 &
-  pid=$!
-  for i in $(seq 1 600); do
-    curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/readyz" 2>/dev/null && break
-    [ -d "/proc/$pid" ] || { cat "$OUT/migrate.log" >&2; echo "bench: the service did not start" >&2; exit 1; }
-    sleep 0.1
-  done
-  kill -TERM "$pid"; wait "$pid" || true
-}
+. "$SCRIPT_DIR/lib.sh"   # migrate_with
 
 # ---- PostgreSQL: ceiling, then the service
 if [ "$WHAT" != sqlite ]; then
-  PG_STARTED=0
-  if ! "$SCRIPT_DIR/pg.sh" status >/dev/null 2>&1; then "$SCRIPT_DIR/pg.sh" start >&2; PG_STARTED=1; fi
-  if [ "$PG_STARTED" = 1 ] && [ "${BENCH_KEEP_PG:-0}" != 1 ]; then trap '"$SCRIPT_DIR/pg.sh" stop >&2' EXIT; fi
-  PG_URL=$("$SCRIPT_DIR/pg.sh" url)
-  export BENCH_DB_URL=$PG_URL
+  pg_up
   # The contract's table with the seeded rows, then the service's own columns
   # and indexes on top: ceiling and service see the same table and data.
   "$SCRIPT_DIR/reseed.sh" --schema
-  migrate_with "$PG_URL"
+  migrate_with "$BIN" "$PG_URL"
   "$SCRIPT_DIR/reseed.sh"
   MODES=${MODES:-"prepared extended"} "$SCRIPT_DIR/ceiling.sh"
   TARGET_DB_URL=$PG_URL RESEED="$SCRIPT_DIR/reseed.sh" \
@@ -99,7 +83,7 @@ fi
 if [ "$WHAT" != pg ]; then
   DB=$OUT/bench.db
   rm -f "$DB" "$DB-wal" "$DB-shm" "$DB.seed"
-  migrate_with "sqlite:$DB"
+  migrate_with "$BIN" "sqlite:$DB"
   TARGET_DB_URL="sqlite:$DB" RESEED="$OUT/sqliteseed -copy $OUT/tasks.copy -db $DB" \
     "$SCRIPT_DIR/target.sh" todo-api-sqlite "exec '$BIN'" "$PORT"
 fi

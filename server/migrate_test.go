@@ -3,6 +3,8 @@ package server_test
 import (
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -17,24 +19,20 @@ import (
 	"todo-api/internal/testpg"
 )
 
-// benchSchema is the benchmark's contract table (bench/schema.sql), which
-// exists with rows before the service first starts.
-const benchSchema = `
-CREATE TABLE tasks (
-    id          bigserial PRIMARY KEY,
-    user_id     text         NOT NULL,
-    title       varchar(200) NOT NULL,
-    description text         NULL,
-    completed   boolean      NOT NULL DEFAULT false,
-    priority    text         NOT NULL DEFAULT 'medium',
-    due_date    timestamptz  NULL,
-    created_at  timestamptz  NOT NULL,
-    updated_at  timestamptz  NOT NULL
-);
-CREATE INDEX idx_tasks_user_created ON tasks (user_id, created_at DESC, id DESC);
+// benchSchema is the benchmark's contract table, read from bench/schema.sql
+// (the file bench/run.sh creates it from), with two rows: it exists with
+// rows before the service first starts.
+func benchSchema(t *testing.T) string {
+	t.Helper()
+	table, err := os.ReadFile(filepath.Join("..", "bench", "schema.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(table) + `
 INSERT INTO tasks (user_id, title, completed, created_at, updated_at)
 VALUES ('alice', 'seeded', true, now(), now()), ('bob', 'seeded too', false, now(), now());
 `
+}
 
 func rawPostgres(t *testing.T, dsn string) *gorm.DB {
 	t.Helper()
@@ -52,7 +50,7 @@ func rawPostgres(t *testing.T, dsn string) *gorm.DB {
 func TestMigrateBenchmarkTable(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
 	raw := rawPostgres(t, dsn)
-	if err := raw.Exec(benchSchema).Error; err != nil {
+	if err := raw.Exec(benchSchema(t)).Error; err != nil {
 		t.Fatal(err)
 	}
 	indexDef := func(name string) string {
