@@ -19,13 +19,19 @@ const maxRequestIDLen = 128
 // safe characters, else generates one, and echoes it on the response, where
 // the error handler and the access log read it.
 func RequestID(c *fiber.Ctx) error {
-	id := c.Get(fiber.HeaderXRequestID)
-	if !validRequestID(id) {
-		id = newRequestID()
-	}
 	// Set copies the value, so the id outlives Fiber's reuse of the request buffer.
-	c.Set(fiber.HeaderXRequestID, id)
+	c.Set(fiber.HeaderXRequestID, RequestIDFrom(c.Get(fiber.HeaderXRequestID)))
 	return c.Next()
+}
+
+// RequestIDFrom is the id of a request whose X-Request-ID header is header:
+// the client's when it is valid, else a new one. RequestID uses it, and so
+// do answers given before Fiber's middleware runs.
+func RequestIDFrom(header string) string {
+	if validRequestID(header) {
+		return header
+	}
+	return newRequestID()
 }
 
 func validRequestID(id string) bool {

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/gofiber/fiber/v2"
 
 	"todo-api/docs"
 )
@@ -51,6 +52,10 @@ var anyPath = map[int]string{
 	// Anonymous requests are rate-limited by IP before routing.
 	http.StatusTooManyRequests: "TooManyRequests",
 }
+
+// knownMethod says whether the server routes method; any other method gets
+// a 400 from any path before routing (the document's description says so).
+func knownMethod(method string) bool { return slices.Contains(fiber.DefaultMethods, method) }
 
 // lenient lists query strings outside the document that the server accepts
 // on purpose, so that a hand-typed URL still works: spaces around a comma
@@ -156,6 +161,10 @@ func (c *contract) check(x exchange) error {
 	routed := err == nil
 	var where string
 	switch {
+	case !routed && !knownMethod(x.method) && x.status == http.StatusBadRequest:
+		// A method the server does not know at all (server/methods.go).
+		route = c.anyPathRoute("BadRequest", x)
+		where = "components/responses/BadRequest"
 	case !routed:
 		name, ok := anyPath[x.status]
 		if !ok {

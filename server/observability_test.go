@@ -57,6 +57,7 @@ func TestMetrics(t *testing.T) {
 	e.call("PUT", "/api/alice/tasks", alice, map[string]any{}) // 405
 	e.call("GET", "/api/alice/tasks", "", nil)                 // 401 from the auth group
 	e.call("GET", "/api/bob/tasks", alice, nil)                // 403
+	e.call("PROPFIND", "/api/alice/tasks", alice, nil)         // 400, before Fiber's router
 
 	text := e.scrape()
 	cases := []struct {
@@ -69,6 +70,7 @@ func TestMetrics(t *testing.T) {
 		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api/:user_id/tasks/:id", "status", "404"}, "1"},
 		{"todo_api_http_requests_total", []string{"method", "GET", "route", "unmatched", "status", "404"}, "2"},
 		{"todo_api_http_requests_total", []string{"method", "PUT", "route", "unmatched", "status", "405"}, "1"},
+		{"todo_api_http_requests_total", []string{"method", "OTHER", "route", "unmatched", "status", "400"}, "1"},
 		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api", "status", "401"}, "1"},
 		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api/:user_id", "status", "403"}, "1"},
 		{"todo_api_http_request_duration_seconds_count", []string{"method", "POST", "route", "/api/:user_id/tasks", "status", "201"}, "1"},
@@ -146,6 +148,8 @@ func TestAccessLog(t *testing.T) {
 			{"GET", "/api/alice/tasks", "not-a-jwt-" + bodyMarker, nil, nil},
 			{"GET", "/api/bob/tasks", alice, nil, nil},
 			{"GET", "/api/alice/tasks?q=" + bodyMarker, alice, nil, nil},
+			// Answered before Fiber's middleware (server/methods.go), logged all the same.
+			{"PROPFIND", "/api/alice/tasks/" + bodyMarker, alice, `{"title": "` + bodyMarker + `"}`, []string{"X-Request-ID", "client-req-propfind"}},
 		}
 		for _, r := range reqs {
 			e.call(r.method, r.path, r.token, r.body, r.headers...)
@@ -190,6 +194,10 @@ func TestAccessLog(t *testing.T) {
 		}
 		if lines[3]["status"] != 401.0 || lines[3]["user_id"] != "" {
 			t.Errorf("expired token line %v", lines[3])
+		}
+		if last := lines[len(lines)-1]; last["method"] != "OTHER" || last["route"] != "unmatched" || last["status"] != 400.0 ||
+			last["request_id"] != "client-req-propfind" {
+			t.Errorf("unknown method's line %v", last)
 		}
 	})
 }

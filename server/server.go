@@ -122,6 +122,7 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 
+	answerUnknownMethods(app, d.Log, d.Metrics)
 	return app
 }
 
