@@ -6,7 +6,7 @@ package server_test
 // PostgreSQL. Each case states the exact status it must get; runAttacks adds
 // the properties every case shares: never a 5xx, every error a
 // problem+json body with nothing internal in it, every 401 a Bearer
-// challenge. 360 cases (JWT 75, BOLA 80, input 162, protocol 43), each on
+// challenge. 363 cases (JWT 75, BOLA 80, input 162, protocol 46), each on
 // both databases.
 
 import (
