@@ -202,37 +202,34 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 // serveMetrics serves /metrics on addr when METRICS_ADDR is set, so that it
 // can stay off the public port (Fly.io scrapes such a port privately).
 func serveMetrics(addr string, reg *metrics.Registry) (*http.Server, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening on METRICS_ADDR %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", reg.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return srv, nil
+	return serveAside("METRICS_ADDR", addr, mux)
 }
 
 // servePprof serves Go's profiler on addr when PPROF_ADDR is set, for
 // profiling under load (bench/README.md); it is never on the public port.
 func servePprof(addr string) (*http.Server, error) {
-	if addr == "" {
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening on PPROF_ADDR %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return serveAside("PPROF_ADDR", addr, mux)
+}
+
+// serveAside serves handler on a listener of its own at addr, the value of
+// the variable named, or does nothing when addr is empty.
+func serveAside(variable, addr string, handler http.Handler) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s %s: %w", variable, addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
 }
