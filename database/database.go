@@ -98,8 +98,9 @@ func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) 
 	return db, nil
 }
 
-// sqliteDSN adds the pragmas the service relies on: WAL so readers never wait
-// for the writer, a busy timeout instead of immediate SQLITE_BUSY errors, and
+// sqliteDSN adds the pragmas the service relies on: WAL so that readers on
+// other connections (a backup, the sqlite3 shell) never wait for the
+// service's writes, nor it for them, a busy timeout instead of immediate SQLITE_BUSY errors, and
 // full sync so that a task acknowledged to a client survives a crash. The
 // file is read through a memory map of up to 256 MiB (page reads without a
 // lseek and a read system call each, from the kernel's page cache) and the

@@ -40,7 +40,7 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 		}
 		if tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {
 			// Even IF NOT EXISTS needs the table's owner; a serving role
-			// that owns nothing must find nothing to do (see rls.go).
+			// that owns nothing must find nothing to do (see rowLevelSecurity).
 			return nil
 		}
 		return tx.Exec(tagsIndex).Error

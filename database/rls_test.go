@@ -259,7 +259,7 @@ func TestRowLevelSecurityExecModes(t *testing.T) {
 	}
 	defer Close(owner)
 	appURL := testpg.AppRoleURL(t, dsn)
-	for _, mode := range []string{"cache_statement", "cache_describe", "describe_exec", "exec", "simple_protocol"} {
+	for _, mode := range config.QueryExecModes {
 		t.Run(mode, func(t *testing.T) {
 			app, err := Open(config.Database{Driver: config.Postgres, DSN: appURL + "&default_query_exec_mode=" + mode, RowLevelSecurity: true}, time.Now, discard)
 			if err != nil {

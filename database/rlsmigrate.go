@@ -3,7 +3,7 @@ package database
 import (
 	"context"
 	"fmt"
-	"strings"
+	"slices"
 
 	"gorm.io/gorm"
 
@@ -79,7 +79,7 @@ func tableRowLevelSecurity(tx *gorm.DB, table string, on bool) error {
 	if !state.Forced {
 		steps = append(steps, "ALTER TABLE "+table+" FORCE ROW LEVEL SECURITY")
 	}
-	if !strings.Contains(","+strings.Join(policies, ",")+",", ",todo_owner,") {
+	if !slices.Contains(policies, "todo_owner") {
 		steps = append(steps, rlsPolicies[table])
 	}
 	for _, s := range steps {

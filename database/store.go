@@ -82,11 +82,8 @@ func (s *Store) Transaction(ctx context.Context, userID string, fn func(Tx) erro
 // are, each its own implicit transaction, as on Tasks(ctx, userID): a
 // BEGIN and COMMIT would only add round trips there.
 func (s *Store) Write(ctx context.Context, userID string, fn func(Tx) error) error {
-	if userID == "" {
-		return models.ErrNoOwner
-	}
-	if s.group != nil {
-		return s.group.do(ctx, userID, fn)
+	if s.group != nil || userID == "" {
+		return s.Transaction(ctx, userID, fn)
 	}
 	return fn(Tx{tx: s.db.WithContext(withUser(ctx, userID)), userID: userID})
 }
