@@ -95,7 +95,6 @@ func BenchmarkListQuery(b *testing.B) {
 			now := time.Now()
 			b.ReportAllocs()
 			defer benchcpu.Start(b)()
-			defer benchcpu.Start(b)()
 			for b.Loop() {
 				q, err := parseListQuery(c)
 				if err != nil {

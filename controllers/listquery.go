@@ -156,12 +156,6 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 	return q, nil
 }
 
-// filtered reports whether the query narrows the user's tasks at all.
-func (q listQuery) filtered() bool {
-	return q.status != "all" || len(q.priorities) > 0 || len(q.tags) > 0 || q.search != "" ||
-		q.dueBefore != nil || q.dueAfter != nil || q.overdue
-}
-
 // parseQueryTime reads an RFC 3339 date-time from a query string. A "+"
 // that was not percent-encoded arrives as a space (form encoding), which
 // cannot otherwise appear in RFC 3339, so it is put back.
