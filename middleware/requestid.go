@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -69,18 +70,38 @@ func AccessLog(log *slog.Logger, m *metrics.Registry) fiber.Handler {
 				_ = c.SendStatus(fiber.StatusInternalServerError)
 			}
 		}
-		took := time.Since(start)
-		status := c.Response().StatusCode()
-		route, method := routes.of(c), methodName(c.Method())
-		m.RequestDone(method, route, status, took)
-		log.LogAttrs(c.UserContext(), slog.LevelInfo, "request",
-			slog.String("method", method),
-			slog.String("route", route),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
-			slog.String("user_id", UserID(c)),
-			slog.String("request_id", c.GetRespHeader(fiber.HeaderXRequestID)),
-		)
+		RecordRequest(c.UserContext(), log, m, Served{
+			Method: c.Method(), Route: routes.of(c), Status: c.Response().StatusCode(), Took: time.Since(start),
+			UserID: UserID(c), RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
+		})
 		return nil
 	}
+}
+
+// Served is what the access log and the request metrics record of one
+// answered request.
+type Served struct {
+	Method    string // as the client sent it; an unknown one is recorded as OTHER
+	Route     string // a route pattern or metrics.Unmatched, never a raw path
+	Status    int
+	Took      time.Duration
+	UserID    string
+	RequestID string
+}
+
+// RecordRequest writes the access-log line of s and ends it in m (which may
+// be nil; RequestStarted must have counted it in flight). AccessLog calls it
+// for every request Fiber routes, and so does the answer to methods Fiber
+// does not know (server/methods.go), so both log and count alike.
+func RecordRequest(ctx context.Context, log *slog.Logger, m *metrics.Registry, s Served) {
+	method := methodName(s.Method)
+	m.RequestDone(method, s.Route, s.Status, s.Took)
+	log.LogAttrs(ctx, slog.LevelInfo, "request",
+		slog.String("method", method),
+		slog.String("route", s.Route),
+		slog.Int("status", s.Status),
+		slog.Float64("duration_ms", float64(s.Took.Microseconds())/1000),
+		slog.String("user_id", s.UserID),
+		slog.String("request_id", s.RequestID),
+	)
 }

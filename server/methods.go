@@ -19,12 +19,11 @@ import (
 // know at all (PROPFIND, say) like any other error. Fiber answers those
 // itself, before any middleware, with a plain-text 400; this wraps its
 // fasthttp handler and answers the same 400 as problem+json, with a request
-// id, an access-log line and the request metrics, under the method name
-// "OTHER" and the route "unmatched" that the access log uses for such
-// requests. Not RFC 9110's 501: a 5xx says the server failed, and would
-// count a scanner's PROPFIND or PURGE in the server-error rate that
-// operators alert on; the attack suite holds that hostile input never
-// gets a 5xx.
+// id, and the access-log line and request metrics of any other request
+// (middleware.RecordRequest). Not RFC 9110's 501: a 5xx says the server
+// failed, and would count a scanner's PROPFIND or PURGE in the
+// server-error rate that operators alert on; the attack suite holds that
+// hostile input never gets a 5xx.
 // Methods Fiber knows but a route lacks still get the router's 405 + Allow.
 func answerUnknownMethods(app *fiber.App, log *slog.Logger, m *metrics.Registry) {
 	known := map[string]bool{}
@@ -47,15 +46,9 @@ func answerUnknownMethods(app *fiber.App, log *slog.Logger, m *metrics.Registry)
 		ctx.SetStatusCode(http.StatusBadRequest)
 		ctx.SetContentType(problem.ContentType)
 		ctx.SetBody(body)
-		took := time.Since(start)
-		m.RequestDone("OTHER", metrics.Unmatched, http.StatusBadRequest, took)
-		log.LogAttrs(context.Background(), slog.LevelInfo, "request",
-			slog.String("method", "OTHER"),
-			slog.String("route", metrics.Unmatched),
-			slog.Int("status", http.StatusBadRequest),
-			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
-			slog.String("user_id", ""),
-			slog.String("request_id", id),
-		)
+		middleware.RecordRequest(context.Background(), log, m, middleware.Served{
+			Method: string(ctx.Method()), Route: metrics.Unmatched, Status: http.StatusBadRequest,
+			Took: time.Since(start), RequestID: id,
+		})
 	}
 }
