@@ -34,6 +34,7 @@ import (
 	"todo-api/jwks"
 	"todo-api/metrics"
 	"todo-api/middleware"
+	"todo-api/models"
 	"todo-api/server"
 )
 
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	clock := database.Clock(time.Now)
+	clock := models.Clock(time.Now)
 
 	if len(args) > 0 {
 		switch args[0] {
@@ -74,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return serve(cfg, clock, stdout, stderr)
 }
 
-func printToken(cfg config.Config, clock database.Clock, args []string, stdout io.Writer) error {
+func printToken(cfg config.Config, clock models.Clock, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	ttl := fs.Duration("ttl", time.Hour, "how long the token stays valid")
 	if err := fs.Parse(args); err != nil {
@@ -94,7 +95,7 @@ func printToken(cfg config.Config, clock database.Clock, args []string, stdout i
 	return nil
 }
 
-func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) error {
+func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) error {
 	log := newLogger(cfg.Log, stdout)
 	b := build()
 	reg := metrics.New(b)
@@ -260,7 +261,7 @@ func logVerification(log *slog.Logger, a config.Auth) {
 }
 
 // printWelcome tells a developer who just ran `go run .` how to call the API.
-func printWelcome(w io.Writer, cfg config.Config, clock database.Clock) error {
+func printWelcome(w io.Writer, cfg config.Config, clock models.Clock) error {
 	base := fmt.Sprintf("http://localhost:%d", cfg.Port)
 	fmt.Fprintf(w, "\ntodo-api is listening on %s (database: %s %s)\n", base, cfg.Database.Driver, cfg.Database.Redacted())
 	if cfg.Auth.JWKSURL != "" {

@@ -3,8 +3,6 @@ package controllers
 import (
 	"time"
 
-	"gorm.io/gorm"
-
 	"todo-api/models"
 )
 
@@ -46,7 +44,7 @@ func (ch taskChanges) columns(now time.Time) map[string]any {
 		cols["description"] = nil
 	}
 	if ch.Completed != nil {
-		for k, v := range completedColumns(*ch.Completed, now) {
+		for k, v := range models.CompletedColumns(*ch.Completed, now) {
 			cols[k] = v
 		}
 	}
@@ -69,14 +67,4 @@ func (ch taskChanges) columns(now time.Time) map[string]any {
 		cols["recurrence"] = nil
 	}
 	return cols
-}
-
-// completedColumns sets completed; completed_at keeps its first value while
-// the task stays completed and is cleared when it is reopened.
-// Both columns take the same reading of the clock as updated_at.
-func completedColumns(completed bool, now time.Time) map[string]any {
-	if completed {
-		return map[string]any{"completed": true, "completed_at": gorm.Expr("COALESCE(completed_at, ?)", now), "updated_at": now}
-	}
-	return map[string]any{"completed": false, "completed_at": nil, "updated_at": now}
 }

@@ -19,7 +19,7 @@ func (h *Tasks) ClearCompleted(c *fiber.Ctx) error {
 		name := string(k)
 		switch {
 		case name != "status":
-			errs = append(errs, problem.FieldError{Field: truncate(name, 64), Message: "is not a parameter of clearing completed tasks"})
+			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a parameter of clearing completed tasks"})
 		case seen:
 			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
 		default:
@@ -34,7 +34,7 @@ func (h *Tasks) ClearCompleted(c *fiber.Ctx) error {
 	}
 	var deleted int64
 	err := h.write(c, func(tx database.Tx) error {
-		res := tx.Tasks().Where("tasks.completed = ?", true).Delete(&models.Task{})
+		res := tx.Tasks().Scopes(models.CompletedOnly).Delete(&models.Task{})
 		deleted = res.RowsAffected
 		return res.Error
 	})

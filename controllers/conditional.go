@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"todo-api/models"
 	"todo-api/problem"
 )
 
@@ -101,14 +102,13 @@ func (p precondition) matches(version int64) bool {
 	return false
 }
 
-// where adds the precondition to the write's own WHERE clause, so that the
-// check and the change are one statement and no other write can slip in
-// between them.
-func (p precondition) where(db *gorm.DB) *gorm.DB {
+// scope adds the precondition to the write's own WHERE clause
+// (models.AtVersion).
+func (p precondition) scope(db *gorm.DB) *gorm.DB {
 	if !p.checked {
 		return db
 	}
-	return db.Where("tasks.version IN ?", p.versions)
+	return models.AtVersion(p.versions)(db)
 }
 
 // parseTaskETag reads `"<id>-<version>"`, the tag etag() makes.

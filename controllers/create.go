@@ -43,13 +43,13 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 	now := h.now.Now()
 	rec := models.IdempotencyKey{Key: key, RequestHash: requestHash(ch), CreatedAt: now}
 	var first models.IdempotencyKey // the stored record, when this is a retry
-	err = h.store.Transaction(c.UserContext(), t.UserID, func(tx database.Tx) error {
+	err = h.write(c, func(tx database.Tx) error {
 		claimed, err := tx.ClaimIdempotencyKey(&rec, now.Add(-models.IdempotencyTTL))
 		if err != nil {
 			return err
 		}
 		if !claimed {
-			return tx.IdempotencyKeys().Where("idempotency_keys.idempotency_key = ?", key).Take(&first).Error
+			return tx.IdempotencyKeys().Scopes(models.IdempotencyKeyNamed(key)).Take(&first).Error
 		}
 		if err := tx.Tasks().Create(&t).Error; err != nil {
 			return err
@@ -60,7 +60,7 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 		}
 		rec.Status, rec.Body = fiber.StatusCreated, string(body)
 		rec.Location, rec.ETag = location+strconv.FormatInt(t.ID, 10), etag(&t)
-		return tx.IdempotencyKeys().Where("idempotency_keys.idempotency_key = ?", key).
+		return tx.IdempotencyKeys().Scopes(models.IdempotencyKeyNamed(key)).
 			Updates(map[string]any{"status": rec.Status, "body": rec.Body, "location": rec.Location, "etag": rec.ETag}).Error
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
+	"todo-api/internal/jsonbody"
 	"todo-api/models"
 	"todo-api/problem"
 )
@@ -17,21 +18,21 @@ import (
 // owner always comes from the token. The read-only fields are accepted and
 // ignored so that a client can send back what it read.
 type taskInput struct {
-	Title       Field[string]   `json:"title"`
-	Description Field[string]   `json:"description"`
-	Completed   Field[bool]     `json:"completed"`
-	Priority    Field[string]   `json:"priority"`
-	Tags        Field[[]string] `json:"tags"`
-	DueDate     Field[string]   `json:"due_date"`
-	Recurrence  Field[string]   `json:"recurrence"`
+	Title       jsonbody.Field[string]   `json:"title"`
+	Description jsonbody.Field[string]   `json:"description"`
+	Completed   jsonbody.Field[bool]     `json:"completed"`
+	Priority    jsonbody.Field[string]   `json:"priority"`
+	Tags        jsonbody.Field[[]string] `json:"tags"`
+	DueDate     jsonbody.Field[string]   `json:"due_date"`
+	Recurrence  jsonbody.Field[string]   `json:"recurrence"`
 
-	ID          ignored `json:"id"`
-	UserID      ignored `json:"user_id"`
-	CreatedAt   ignored `json:"created_at"`
-	UpdatedAt   ignored `json:"updated_at"`
-	CompletedAt ignored `json:"completed_at"`
-	Version     ignored `json:"version"`
-	NextTaskID  ignored `json:"next_task_id"`
+	ID          jsonbody.Ignored `json:"id"`
+	UserID      jsonbody.Ignored `json:"user_id"`
+	CreatedAt   jsonbody.Ignored `json:"created_at"`
+	UpdatedAt   jsonbody.Ignored `json:"updated_at"`
+	CompletedAt jsonbody.Ignored `json:"completed_at"`
+	Version     jsonbody.Ignored `json:"version"`
+	NextTaskID  jsonbody.Ignored `json:"next_task_id"`
 }
 
 // taskChanges is a validated, normalised taskInput: a nil pointer is a field
@@ -61,10 +62,11 @@ const (
 )
 
 // changes validates in and normalises it (titles trimmed, tags trimmed,
-// lower-cased and de-duplicated). Every broken rule is reported at once.
-func (in taskInput) changes(v *validator.Validate, mode inputMode) (taskChanges, error) {
+// lower-cased and de-duplicated). Every broken rule is reported at once,
+// the body's unknown members among them.
+func (in taskInput) changes(v *validator.Validate, mode inputMode, unknown []string) (taskChanges, error) {
 	var ch taskChanges
-	var errs []problem.FieldError
+	errs := unknownMembers(unknown, "is not a field of a task")
 	notNull := func(name string, f bool) bool {
 		if f {
 			errs = append(errs, problem.FieldError{Field: name, Message: "must not be null"})
@@ -212,4 +214,22 @@ func ruleMessage(fe validator.FieldError) string {
 		return "must not contain control characters other than tab and line breaks"
 	}
 	return "is not valid"
+}
+
+// maxUnknownListed bounds the unknown names one answer lists: a body or a
+// query string of thousands of made-up names gets a short answer.
+const maxUnknownListed = 5
+
+// unknownMembers reports names that are not members or parameters the
+// request knows, the first few by name and the rest as a count.
+func unknownMembers(names []string, message string) []problem.FieldError {
+	var errs []problem.FieldError
+	for i, n := range names {
+		if i == maxUnknownListed {
+			errs = append(errs, problem.FieldError{Field: "(more)", Message: fmt.Sprintf("%d more unknown names are not listed", len(names)-i)})
+			break
+		}
+		errs = append(errs, problem.FieldError{Field: problem.Truncate(n, 64), Message: message})
+	}
+	return errs
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"gorm.io/gorm"
 
 	"todo-api/middleware"
 	"todo-api/models"
@@ -30,9 +29,10 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	now := h.now.Now()
-	tasks := func() *gorm.DB { return h.tasks(c) }
-	rows, err := scanPage(h.page(tasks, q, now), q.limit)
+	q.filter.Now = h.now.Now()
+	// The count is a statement of its own (the page's scalar subquery).
+	count := h.read(c).Scopes(q.filter.Scope)
+	rows, err := models.ScanPage(h.read(c).Scopes(q.filter.Scope, q.order.Scope, models.Page(count, q.limit, q.offset)), q.limit)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 		total = rows[0].TotalCount
 	case q.offset > 0:
 		// Past the end there is no row to carry the total; count apart.
-		if err := h.filter(q, h.tasks(c), now).Count(&total).Error; err != nil {
+		if err := h.read(c).Scopes(q.filter.Scope).Count(&total).Error; err != nil {
 			return err
 		}
 	}
@@ -63,107 +63,6 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// listRow is a task of the page with the number of tasks the filter matches.
-type listRow struct {
-	models.Task
-	TotalCount int64
-}
-
-// scanPage runs the page statement and reads its rows.
-func scanPage(stmt *gorm.DB, limit int) ([]listRow, error) {
-	rows, err := stmt.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	page := make([]listRow, 0, limit)
-	for rows.Next() {
-		page = append(page, listRow{})
-		r := &page[len(page)-1]
-		if err := models.ScanTask(rows, &r.Task, &r.TotalCount); err != nil {
-			return nil, err
-		}
-	}
-	return page, rows.Err()
-}
-
-// page is the list's one statement: the page of tasks, each row carrying
-// the total count of matching tasks. tasks starts a statement on the
-// caller's tasks (called twice: the subquery is a statement of its own).
-func (h *Tasks) page(tasks func() *gorm.DB, q listQuery, now time.Time) *gorm.DB {
-	count := h.filter(q, tasks(), now).Select("COUNT(*)")
-	return order(q, h.filter(q, tasks(), now)).
-		Select(models.TaskColumns+", (?) AS total_count", count).
-		Limit(q.limit).Offset(q.offset)
-}
-
-// filter adds the query's conditions to a scoped task query. Each is its own
-// Where, which GORM joins with AND; the one OR is inside parentheses, so no
-// condition can widen the user scope.
-func (h *Tasks) filter(q listQuery, db *gorm.DB, now time.Time) *gorm.DB {
-	switch q.status {
-	case "pending":
-		db = db.Where("tasks.completed = ?", false)
-	case "completed":
-		db = db.Where("tasks.completed = ?", true)
-	}
-	if len(q.priorities) > 0 {
-		db = db.Where("tasks.priority IN ?", q.priorities)
-	}
-	if len(q.tags) > 0 {
-		db = db.Where(h.store.HasAllTags(q.tags))
-	}
-	if q.search != "" {
-		// LOWER on both sides, so that each database folds case the same
-		// way for the text and the pattern; '!' escapes the wildcards.
-		pattern := "%" + escapeLike(q.search) + "%"
-		db = db.Where("(LOWER(tasks.title) LIKE LOWER(?) ESCAPE '!' OR LOWER(tasks.description) LIKE LOWER(?) ESCAPE '!')", pattern, pattern)
-	}
-	if q.dueBefore != nil {
-		db = db.Where("tasks.due_date <= ?", *q.dueBefore)
-	}
-	if q.dueAfter != nil {
-		db = db.Where("tasks.due_date >= ?", *q.dueAfter)
-	}
-	if q.overdue {
-		if q.status != "pending" {
-			db = db.Where("tasks.completed = ?", false)
-		}
-		db = db.Where("tasks.due_date < ?", now)
-	}
-	return db
-}
-
-// escapeLike makes %, _ and the escape character itself literal in a LIKE
-// pattern that uses ESCAPE '!'.
-func escapeLike(s string) string {
-	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
-}
-
-// order sorts by the query's key, then by id in the same direction, so that
-// equal keys keep one order and pages neither repeat nor skip a task. The
-// expressions are fixed strings chosen by the whitelisted key, never client text.
-func order(q listQuery, db *gorm.DB) *gorm.DB {
-	dir := " ASC"
-	if q.desc {
-		dir = " DESC"
-	}
-	switch q.sort {
-	case "created":
-		db = db.Order("tasks.created_at" + dir)
-	case "updated":
-		db = db.Order("tasks.updated_at" + dir)
-	case "title":
-		db = db.Order("LOWER(tasks.title)" + dir)
-	case "due_date":
-		// Tasks without a due date come last in both directions.
-		db = db.Order("tasks.due_date" + dir + " NULLS LAST")
-	case "priority":
-		db = db.Order("CASE tasks.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END" + dir)
-	}
-	return db.Order("tasks.id" + dir)
-}
-
 // listETag is the list's validator, a hash of everything the response is
 // made of: the query, the total, and the id and version of each task on the
 // page. A task's version goes up with every change to it (the next
@@ -171,14 +70,14 @@ func order(q listQuery, db *gorm.DB) *gorm.DB {
 // hashes mean equal responses — a strong validator — and the hash costs no
 // extra query. A change to a task that is not on the page and leaves the
 // total alone does not move it: that response has not changed.
-func listETag(user string, q listQuery, total int64, rows []listRow) string {
-	priorities, tags := slices.Clone(q.priorities), slices.Clone(q.tags)
+func listETag(user string, q listQuery, total int64, rows []models.PageRow) string {
+	priorities, tags := slices.Clone(q.filter.Priorities), slices.Clone(q.filter.Tags)
 	slices.Sort(priorities)
 	slices.Sort(tags)
 	key := make([]byte, 0, 128+len(rows)*16)
 	key = fmt.Appendf(key, "%q|%d|%s|%q|%q|%q|%s|%s|%t|%s|%t|%d|%d|",
-		user, total, q.status, priorities, tags, q.search,
-		timeKey(q.dueBefore), timeKey(q.dueAfter), q.overdue, q.sort, q.desc, q.limit, q.offset)
+		user, total, q.filter.Status, priorities, tags, q.filter.Search,
+		timeKey(q.filter.DueBefore), timeKey(q.filter.DueAfter), q.filter.Overdue, q.order.Key, q.order.Desc, q.limit, q.offset)
 	for i := range rows {
 		key = strconv.AppendInt(key, rows[i].ID, 10)
 		key = append(key, '-')

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"todo-api/models"
 	"todo-api/problem"
 )
 
@@ -25,22 +26,10 @@ const (
 // whitelist, is a number or a time, or is bound as a parameter, so nothing a
 // client sends is ever pasted into SQL.
 type listQuery struct {
-	status     string   // "all", "pending" or "completed"
-	priorities []string // any of these; empty means any priority
-	tags       []string // normalised; a task must carry every one
-	search     string   // substring of title or description, any case
-	dueBefore  *time.Time
-	dueAfter   *time.Time
-	overdue    bool
-	sort       string // a key of sortKeys
-	desc       bool
-	limit      int
-	offset     int
-}
-
-// sortKeys are the accepted values of sort, each with its default order.
-var sortKeys = map[string]bool{ // key → descending by default
-	"created": true, "updated": true, "title": false, "due_date": false, "priority": false,
+	filter models.TaskFilter
+	order  models.TaskOrder
+	limit  int
+	offset int
 }
 
 // parseListQuery reads the list's query string, reporting every bad
@@ -48,7 +37,11 @@ var sortKeys = map[string]bool{ // key → descending by default
 // that a typo such as ?stauts=completed fails loudly instead of quietly
 // returning every task. Only tag may be repeated.
 func parseListQuery(c *fiber.Ctx) (listQuery, error) {
-	q := listQuery{status: "all", sort: "created", desc: sortKeys["created"], limit: defaultLimit}
+	q := listQuery{
+		filter: models.TaskFilter{Status: models.StatusAll},
+		order:  models.TaskOrder{Key: "created", Desc: models.SortKeys["created"]},
+		limit:  defaultLimit,
+	}
 	var errs []problem.FieldError
 	bad := func(name, msg string) { errs = append(errs, problem.FieldError{Field: name, Message: msg}) }
 	order := ""
@@ -65,7 +58,7 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			if value != "all" && value != "pending" && value != "completed" {
 				bad(name, "must be one of: all, pending, completed")
 			}
-			q.status = value
+			q.filter.Status = value
 		case "priority":
 			for _, p := range strings.Split(value, ",") {
 				p = strings.TrimSpace(p)
@@ -73,8 +66,8 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 					bad(name, "must be a comma-separated list of: low, medium, high")
 					return
 				}
-				if !slices.Contains(q.priorities, p) {
-					q.priorities = append(q.priorities, p)
+				if !slices.Contains(q.filter.Priorities, p) {
+					q.filter.Priorities = append(q.filter.Priorities, p)
 				}
 			}
 		case "tag":
@@ -87,14 +80,14 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 				bad(name, "must not be empty")
 			case utf8.RuneCountInString(t) > 50:
 				bad(name, "must be at most 50 characters")
-			case !slices.Contains(q.tags, t):
-				q.tags = append(q.tags, t)
+			case !slices.Contains(q.filter.Tags, t):
+				q.filter.Tags = append(q.filter.Tags, t)
 			}
 		case "q":
-			q.search = strings.TrimSpace(value)
-			if !cleanText(q.search) {
+			q.filter.Search = strings.TrimSpace(value)
+			if !cleanText(q.filter.Search) {
 				bad(name, "must be text without control characters")
-			} else if utf8.RuneCountInString(q.search) > maxSearch {
+			} else if utf8.RuneCountInString(q.filter.Search) > maxSearch {
 				bad(name, "must be at most 200 characters")
 			}
 		case "due_before", "due_after":
@@ -104,25 +97,25 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			} else if name == "due_before" {
 				// Stored times have microseconds, so <= truncated is exact.
 				d = d.Truncate(time.Microsecond)
-				q.dueBefore = &d
+				q.filter.DueBefore = &d
 			} else {
 				// And >= rounded up is.
 				if t := d.Truncate(time.Microsecond); !t.Equal(d) {
 					d = t.Add(time.Microsecond)
 				}
-				q.dueAfter = &d
+				q.filter.DueAfter = &d
 			}
 		case "overdue":
 			if value != "true" {
 				bad(name, "must be true (leave it out for all tasks)")
 			}
-			q.overdue = true
+			q.filter.Overdue = true
 		case "sort":
-			desc, ok := sortKeys[value]
+			desc, ok := models.SortKeys[value]
 			if !ok {
 				bad(name, "must be one of: created, updated, title, due_date, priority")
 			}
-			q.sort, q.desc = value, desc
+			q.order = models.TaskOrder{Key: value, Desc: desc}
 		case "order":
 			if value != "asc" && value != "desc" {
 				bad(name, "must be asc or desc")
@@ -141,14 +134,14 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			}
 			q.offset = n
 		default:
-			bad(truncate(name, 64), "is not a known query parameter")
+			bad(problem.Truncate(name, 64), "is not a known query parameter")
 		}
 	})
-	if len(q.tags) > maxQueryTags {
+	if len(q.filter.Tags) > maxQueryTags {
 		bad("tag", "must be given at most 10 times")
 	}
 	if order != "" {
-		q.desc = order == "desc"
+		q.order.Desc = order == "desc"
 	}
 	if len(errs) > 0 {
 		return q, problem.Validation(errs...)
@@ -171,13 +164,4 @@ func parseQueryTime(s string) (time.Time, bool) {
 // along with the other control characters, which no title or tag contains.
 func cleanText(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
-}
-
-// truncate shortens client-supplied text that an error message repeats.
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
 }

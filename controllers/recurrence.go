@@ -16,7 +16,7 @@ var errRecurringWithoutDue = problem.Invalid("due_date", "is required when recur
 // no next occurrence yet, it creates that occurrence and records its id in
 // t.NextTaskID. A task that is reopened and completed again keeps its
 // next_task_id, so it never creates a second copy of the same occurrence.
-func (h *Tasks) continueSeries(tx database.Tx, t *models.Task, cols map[string]any) error {
+func continueSeries(tx database.Tx, t *models.Task, cols map[string]any) error {
 	_, setsCompleted := cols["completed"]
 	_, setsRecurrence := cols["recurrence"]
 	_, setsDue := cols["due_date"]
@@ -30,26 +30,17 @@ func (h *Tasks) continueSeries(tx database.Tx, t *models.Task, cols map[string]a
 	if !completing || t.NextTaskID != nil {
 		return nil
 	}
-	due, ok := t.Recurrence.Next(*t.DueDate)
+	next, ok := t.NextOccurrence()
 	if !ok {
 		// A value written before validation existed: nothing to repeat.
 		return nil
-	}
-	next := models.Task{
-		UserID:      t.UserID,
-		Title:       t.Title,
-		Description: t.Description,
-		Priority:    t.Priority,
-		Tags:        append(models.Tags{}, t.Tags...),
-		DueDate:     &due,
-		Recurrence:  t.Recurrence,
 	}
 	if err := tx.Tasks().Create(&next).Error; err != nil {
 		return err
 	}
 	// UpdateColumn skips the hooks: this is part of the write that already
 	// bumped the version, not a second change.
-	err := tx.Tasks().Where("tasks.id = ?", t.ID).UpdateColumn("next_task_id", next.ID).Error
+	err := tx.Tasks().Scopes(models.TaskID(t.ID)).UpdateColumn("next_task_id", next.ID).Error
 	if err != nil {
 		return err
 	}

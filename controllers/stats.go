@@ -5,17 +5,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"todo-api/models"
 	"todo-api/problem"
 )
-
-// stats is the body of GET /tasks/stats.
-type stats struct {
-	Total     int64 `json:"total"`
-	Pending   int64 `json:"pending"`
-	Completed int64 `json:"completed"`
-	Overdue   int64 `json:"overdue"`
-	DueToday  int64 `json:"due_today"`
-}
 
 // Stats counts the caller's tasks in one query. overdue is pending tasks due
 // before now; due_today is pending tasks due on today's calendar date in the
@@ -31,13 +23,7 @@ func (h *Tasks) Stats(c *fiber.Ctx) error {
 	// daylight-saving change, which last 23 or 25 hours.
 	start := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
 	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
-	var s stats
-	err = h.tasks(c).Select(`COUNT(*) AS total,
-		COALESCE(SUM(CASE WHEN tasks.completed THEN 0 ELSE 1 END), 0) AS pending,
-		COALESCE(SUM(CASE WHEN tasks.completed THEN 1 ELSE 0 END), 0) AS completed,
-		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS overdue,
-		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date >= ? AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS due_today`,
-		now, start, end).Scan(&s).Error
+	s, err := models.CountStats(h.read(c), now, start, end)
 	if err != nil {
 		return err
 	}
@@ -53,7 +39,7 @@ func statsZone(c *fiber.Ctx) (*time.Location, error) {
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		name, value := string(k), string(v)
 		if name != "tz" {
-			errs = append(errs, problem.FieldError{Field: truncate(name, 64), Message: "is not a known query parameter"})
+			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a known query parameter"})
 			return
 		}
 		if seen {

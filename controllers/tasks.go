@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"todo-api/database"
+	"todo-api/internal/jsonbody"
 	"todo-api/middleware"
 	"todo-api/models"
 	"todo-api/problem"
@@ -26,11 +27,11 @@ import (
 type Tasks struct {
 	store    *database.Store
 	validate *validator.Validate
-	now      database.Clock
+	now      models.Clock
 }
 
 // NewTasks wires the task handlers; main and the tests call it.
-func NewTasks(store *database.Store, validate *validator.Validate, now database.Clock) *Tasks {
+func NewTasks(store *database.Store, validate *validator.Validate, now models.Clock) *Tasks {
 	return &Tasks{store: store, validate: validate, now: now}
 }
 
@@ -38,15 +39,13 @@ func NewTasks(store *database.Store, validate *validator.Validate, now database.
 // that belongs to someone else alike, so ids of other users' tasks leak nothing.
 var errTaskNotFound = problem.NotFound("No task with this id.")
 
-// tasks starts one statement on the caller's tasks.
-func (h *Tasks) tasks(c *fiber.Ctx) *gorm.DB {
+// read starts one statement reading the caller's tasks.
+func (h *Tasks) read(c *fiber.Ctx) *gorm.DB {
 	return h.store.Tasks(c.UserContext(), middleware.UserID(c))
 }
 
-// write runs the caller's write statements through Store.Write, which on
-// SQLite lets one fsync acknowledge many requests' writes. Writes go
-// through it rather than through tasks(c), whose statements each wait for
-// a COMMIT of their own there.
+// write runs fn's statements for the caller through the Store's one door
+// for changes, as one transaction.
 func (h *Tasks) write(c *fiber.Ctx, fn func(database.Tx) error) error {
 	return h.store.Write(c.UserContext(), middleware.UserID(c), fn)
 }
@@ -68,25 +67,13 @@ func (h *Tasks) Get(c *fiber.Ctx) error {
 	return sendTask(c, fiber.StatusOK, t)
 }
 
-// find reads one of the caller's tasks (models.ScanTask, not GORM's Take,
-// which costs more than the query on this hot path).
+// find reads one of the caller's tasks.
 func (h *Tasks) find(c *fiber.Ctx, id int64) (*models.Task, error) {
-	rows, err := h.tasks(c).Select(models.TaskColumns).Where("tasks.id = ?", id).Limit(1).Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	t, err := models.FirstTask(h.read(c).Scopes(models.TaskID(id)))
+	if err == nil && t == nil {
 		return nil, errTaskNotFound
 	}
-	var t models.Task
-	if err := models.ScanTask(rows, &t); err != nil {
-		return nil, err
-	}
-	return &t, rows.Close()
+	return t, err
 }
 
 // Delete removes a task. With If-Match, the version check is part of the
@@ -98,11 +85,11 @@ func (h *Tasks) Delete(c *fiber.Ctx) error {
 	}
 	pre := ifMatch(c, id)
 	if pre.impossible() {
-		return absentOrStale(h.tasks(c), id)
+		return absentOrStale(h.read(c), id)
 	}
 	var deleted int64
 	err = h.write(c, func(tx database.Tx) error {
-		res := pre.where(tx.Tasks().Where("tasks.id = ?", id)).Delete(&models.Task{})
+		res := tx.Tasks().Scopes(models.TaskID(id), pre.scope).Delete(&models.Task{})
 		deleted = res.RowsAffected
 		return res.Error
 	})
@@ -110,7 +97,7 @@ func (h *Tasks) Delete(c *fiber.Ctx) error {
 		return err
 	}
 	if deleted == 0 {
-		return absentOrStale(h.tasks(c), id)
+		return absentOrStale(h.read(c), id)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -119,7 +106,7 @@ func (h *Tasks) Delete(c *fiber.Ctx) error {
 // is not the caller's (404), or it is but If-Match did not match (412).
 func absentOrStale(tasks *gorm.DB, id int64) error {
 	var n int64
-	if err := tasks.Where("tasks.id = ?", id).Count(&n).Error; err != nil {
+	if err := tasks.Scopes(models.TaskID(id)).Count(&n).Error; err != nil {
 		return err
 	}
 	if n == 0 {
@@ -128,15 +115,18 @@ func absentOrStale(tasks *gorm.DB, id int64) error {
 	return errStale
 }
 
+// readChanges decodes and validates a task body; unknown members are
+// reported with every other broken rule.
 func (h *Tasks) readChanges(c *fiber.Ctx, mode inputMode) (taskChanges, error) {
 	var in taskInput
-	if err := decodeJSON(c, &in); err != nil {
-		if errors.Is(err, errNoBody) {
+	unknown, err := jsonbody.Decode(c.Get(fiber.HeaderContentType), c.Body(), &in)
+	if err != nil {
+		if errors.Is(err, jsonbody.ErrEmpty) {
 			return taskChanges{}, problem.BadRequest("A JSON body is required.")
 		}
 		return taskChanges{}, err
 	}
-	return in.changes(h.validate, mode)
+	return in.changes(h.validate, mode, unknown)
 }
 
 // taskID reads {id}: anything but a positive 64-bit integer names no task.

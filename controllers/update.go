@@ -4,11 +4,10 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"todo-api/database"
-	"todo-api/middleware"
+	"todo-api/internal/jsonbody"
 	"todo-api/models"
 	"todo-api/problem"
 )
@@ -55,71 +54,48 @@ func (h *Tasks) Toggle(c *fiber.Ctx) error {
 		return err
 	}
 	var in struct {
-		Completed Field[bool] `json:"completed"`
+		Completed jsonbody.Field[bool] `json:"completed"`
 	}
-	if err := decodeJSON(c, &in); err != nil && !errors.Is(err, errNoBody) {
+	unknown, err := jsonbody.Decode(c.Get(fiber.HeaderContentType), c.Body(), &in)
+	if err != nil && !errors.Is(err, jsonbody.ErrEmpty) {
 		return err
 	}
+	errs := unknownMembers(unknown, "is not a field of a task")
 	if in.Completed.Null {
-		return problem.Invalid("completed", "must be true or false")
+		errs = append(errs, problem.FieldError{Field: "completed", Message: "must be true or false"})
+	}
+	if len(errs) > 0 {
+		return problem.Validation(errs...)
 	}
 	now := h.now.Now()
-	cols := map[string]any{
-		"completed": gorm.Expr("NOT completed"),
-		// COALESCE lets PostgreSQL infer the parameter's type from the
-		// column; completed_at is always NULL while the task is pending.
-		"completed_at": gorm.Expr("CASE WHEN completed THEN NULL ELSE COALESCE(completed_at, ?) END", now),
-		"updated_at":   now,
-	}
+	cols := models.ToggleColumns(now)
 	if in.Completed.Set {
-		cols = completedColumns(in.Completed.Value, now)
+		cols = models.CompletedColumns(in.Completed.Value, now)
 	}
 	return h.update(c, id, cols)
 }
 
 // update applies cols to one of the caller's tasks and answers with the row
 // as it is afterwards. If-Match is part of the UPDATE's own WHERE clause, so
-// the check and the write are one step.
-//
-// A write on a recurring task, or one that sets recurrence or due_date, runs
-// in a transaction with what it may entail: the rule that a recurring task
-// has a due date (a violation rolls the UPDATE back) and the next occurrence
-// of a recurring task that the write completed. Every other write — most
-// toggles and edits — is the single UPDATE statement: its WHERE clause only
-// matches a task that does not repeat, and when it matches nothing, the
-// transaction sorts out why (recurring, stale, or not the caller's).
+// the check and the write are one step. What the write entails runs in the
+// same transaction (continueSeries): the rule that a recurring task has a
+// due date (a violation rolls the UPDATE back) and the next occurrence of a
+// recurring task that the write completed.
 func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
 	pre := ifMatch(c, id)
 	var t models.Task
-	_, setsRecurrence := cols["recurrence"]
-	_, setsDue := cols["due_date"]
-	if !setsRecurrence && !setsDue && !pre.impossible() {
-		var updated int64
-		err := h.write(c, func(tx database.Tx) error {
-			res := pre.where(tx.Tasks().Model(&t).Where("tasks.id = ?", id).Where("tasks.recurrence IS NULL")).
-				Clauses(clause.Returning{}).Updates(cols)
-			updated = res.RowsAffected
-			return res.Error
-		})
-		if err != nil {
-			return err
-		}
-		if updated == 1 {
-			return sendTask(c, fiber.StatusOK, &t)
-		}
-	}
-	err := h.store.Transaction(c.UserContext(), middleware.UserID(c), func(tx database.Tx) error {
+	err := h.write(c, func(tx database.Tx) error {
 		if pre.impossible() {
 			return absentOrStale(tx.Tasks(), id)
 		}
-		res := pre.where(tx.Tasks().Model(&t).Where("tasks.id = ?", id)).Clauses(clause.Returning{}).Updates(cols)
+		res := tx.Tasks().Model(&t).Scopes(models.TaskID(id), pre.scope).Clauses(clause.Returning{}).Updates(cols)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return absentOrStale(tx.Tasks(), id)
 		}
-		return h.continueSeries(tx, &t, cols)
+		return continueSeries(tx, &t, cols)
 	})
 	if err != nil {
 		return err

@@ -14,21 +14,15 @@ import (
 	"gorm.io/gorm/logger"
 
 	"todo-api/config"
+	"todo-api/models"
 )
-
-// Clock tells the time; time.Now in production, a fixed clock in tests.
-type Clock func() time.Time
-
-// Now is the clock's time as stored: UTC, to the microsecond that PostgreSQL
-// keeps, so a task read back equals the one a write response showed.
-func (c Clock) Now() time.Time { return c().UTC().Truncate(time.Microsecond) }
 
 // MigrationTimeout bounds the start-up migration, waiting for another
 // instance's migration included.
 const MigrationTimeout = time.Minute
 
 // Open connects to the database the configuration names and migrates it.
-func Open(cfg config.Database, clock Clock, log *slog.Logger) (*gorm.DB, error) {
+func Open(cfg config.Database, clock models.Clock, log *slog.Logger) (*gorm.DB, error) {
 	var dialector gorm.Dialector
 	switch cfg.Driver {
 	case config.Postgres:

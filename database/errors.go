@@ -8,22 +8,11 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"todo-api/problem"
 )
 
-// Classify says which database errors mean "unavailable" (503, safe to retry)
-// rather than a bug (500). It is a problem.Classifier.
-func Classify(err error) *problem.Problem {
-	if Unavailable(err) {
-		return problem.Unavailable("The database is not answering right now; try again shortly.").
-			WithHeader("Retry-After", "1")
-	}
-	return nil
-}
-
 // Unavailable reports whether err comes from a database that cannot be
-// reached or did not answer in time.
+// reached or did not answer in time: a failure worth retrying shortly, not
+// a bug. The HTTP layer answers it with 503 (server/errors.go).
 func Unavailable(err error) bool {
 	if err == nil {
 		return false

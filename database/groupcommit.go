@@ -161,7 +161,7 @@ func (g *groupCommit) commit(batch []*request, errs []error) (err error) {
 			if errs[i] = r.ctx.Err(); errs[i] != nil {
 				continue
 			}
-			t := Tx{tx: base.WithContext(withUser(ctx, r.userID)), userID: r.userID}
+			t := newTx(base, ctx, r.userID)
 			if errs[i], err = inSavepoint(base, t, r.fn); err != nil {
 				return err
 			}

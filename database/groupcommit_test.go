@@ -47,7 +47,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// submission is one Store.Transaction call.
+// submission is one Store.Write call.
 type submission struct {
 	ctx  context.Context
 	user string
@@ -70,7 +70,7 @@ func oneBatch(t *testing.T, s *Store, subs []submission, during func()) []error 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if err := s.Transaction(context.Background(), "holder", func(Tx) error {
+		if err := s.Write(context.Background(), "holder", func(Tx) error {
 			close(held)
 			<-release
 			return nil
@@ -84,7 +84,7 @@ func oneBatch(t *testing.T, s *Store, subs []submission, during func()) []error 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.Transaction(sub.ctx, sub.user, sub.fn)
+			errs[i] = s.Write(sub.ctx, sub.user, sub.fn)
 		}()
 		waitFor(t, fmt.Sprintf("request %d to queue", i), func() bool { return s.group.queued() == i+1 })
 	}
@@ -198,7 +198,7 @@ func TestGroupCommit(t *testing.T) {
 				}
 			}
 			// Whatever the batch went through, the next one works.
-			if err := s.Transaction(context.Background(), "carol", func(tx Tx) error {
+			if err := s.Write(context.Background(), "carol", func(tx Tx) error {
 				return tx.Tasks().Create(&models.Task{UserID: "carol", Title: "after"}).Error
 			}); err != nil {
 				t.Errorf("the next transaction: %v", err)
@@ -222,7 +222,7 @@ func TestGroupCommitBatchesConcurrentCallers(t *testing.T) {
 			defer wg.Done()
 			<-start
 			user := fmt.Sprintf("user%d", i%8)
-			errs[i] = s.Transaction(context.Background(), user, func(tx Tx) error {
+			errs[i] = s.Write(context.Background(), user, func(tx Tx) error {
 				return tx.Tasks().Create(&models.Task{UserID: user, Title: fmt.Sprint(i)}).Error
 			})
 		}()
@@ -291,7 +291,7 @@ func TestGroupCommitKeepsUsersApart(t *testing.T) {
 	}
 }
 
-// TestGroupCommitLetsOtherWritesWait writes outside Store.Transaction while
+// TestGroupCommitLetsOtherWritesWait writes outside Store.Write while
 // a batch holds the only connection: the write waits, then succeeds.
 func TestGroupCommitLetsOtherWritesWait(t *testing.T) {
 	db, _ := openSQLite(t)

@@ -42,7 +42,7 @@ func PurgeIdempotencyKeys(ctx context.Context, db *gorm.DB, cutoff time.Time) (i
 // Janitor purges expired idempotency records every interval until ctx ends;
 // main runs it. Expired records are never replayed even before the purge
 // (ClaimIdempotencyKey takes them over): this only keeps the table small.
-func Janitor(ctx context.Context, db *gorm.DB, clock Clock, every time.Duration, log *slog.Logger) {
+func Janitor(ctx context.Context, db *gorm.DB, clock models.Clock, every time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {

@@ -49,7 +49,7 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 
 // migrateVia migrates through a connection of its own to cfg.MigrationDSN:
 // Neon's direct (non-pooled) host, where DDL and long transactions belong.
-func migrateVia(ctx context.Context, cfg config.Database, clock Clock) error {
+func migrateVia(ctx context.Context, cfg config.Database, clock models.Clock) error {
 	sqlDB, err := openPostgres(cfg.MigrationDSN, cfg.QueryExecMode, false)
 	if err != nil {
 		return fmt.Errorf("DATABASE_MIGRATION_URL: %w", err)

@@ -21,7 +21,7 @@ package database
 // GORM only speaks database/sql, whose *sql.Rows cannot be built from pgx
 // rows, so the batching happens one level down: rlsConnector wraps pgx's
 // database/sql driver and batches every statement whose context carries a
-// user (set by Store). An explicit transaction (Store.Transaction) is begun
+// user (set by Store). An explicit transaction (Store.Write) is begun
 // together with the setting in one round trip, and its statements then run
 // as they are.
 

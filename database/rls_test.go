@@ -134,7 +134,7 @@ func TestRowLevelSecurityIsASecondLock(t *testing.T) {
 		}
 	})
 	t.Run("inside a transaction", func(t *testing.T) {
-		err := store.Transaction(ctx, "bob", func(tx Tx) error {
+		err := store.Write(ctx, "bob", func(tx Tx) error {
 			if got := owners(t, tx.tx.Model(&models.Task{})); strings.Join(got, ",") != "bob,bob,bob" {
 				t.Errorf("unscoped in bob's transaction sees %v", got)
 			}
@@ -143,7 +143,7 @@ func TestRowLevelSecurityIsASecondLock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = store.Transaction(ctx, "bob", func(tx Tx) error {
+		err = store.Write(ctx, "bob", func(tx Tx) error {
 			return tx.tx.Create(&models.Task{UserID: "alice", Title: "planted"}).Error
 		})
 		if err == nil {
@@ -162,7 +162,7 @@ func TestRowLevelSecurityIsASecondLock(t *testing.T) {
 			if got := owners(t, app.Model(&models.Task{})); len(got) != 0 {
 				t.Fatalf("after alice's statement, an unscoped one sees %v", got)
 			}
-			_ = store.Transaction(ctx, "alice", func(Tx) error { return nil })
+			_ = store.Write(ctx, "alice", func(Tx) error { return nil })
 			if got := owners(t, app.Model(&models.Task{})); len(got) != 0 {
 				t.Fatalf("after alice's transaction, an unscoped one sees %v", got)
 			}
@@ -293,7 +293,7 @@ func TestRowLevelSecurityExecModes(t *testing.T) {
 			if err != nil || counts.Total != 1 || counts.Done != 1 {
 				t.Errorf("counts %+v %v", counts, err)
 			}
-			err = store.Transaction(ctx, user, func(tx Tx) error {
+			err = store.Write(ctx, user, func(tx Tx) error {
 				var all []models.Task
 				if err := tx.tx.Model(&models.Task{}).Find(&all).Error; err != nil || len(all) != 1 {
 					return fmt.Errorf("unscoped in the transaction: %d rows, %v", len(all), err)

@@ -32,3 +32,25 @@ func (r Recurrence) Next(due time.Time) (time.Time, bool) {
 	}
 	return due, false
 }
+
+// NextOccurrence is the task that completing t, a recurring task with a due
+// date, creates: the same text, priority, tags and recurrence, pending, due
+// one period later. It reports false for a task that does not repeat.
+func (t *Task) NextOccurrence() (Task, bool) {
+	if t.Recurrence == nil || t.DueDate == nil {
+		return Task{}, false
+	}
+	due, ok := t.Recurrence.Next(*t.DueDate)
+	if !ok {
+		return Task{}, false
+	}
+	return Task{
+		UserID:      t.UserID,
+		Title:       t.Title,
+		Description: t.Description,
+		Priority:    t.Priority,
+		Tags:        append(Tags{}, t.Tags...),
+		DueDate:     &due,
+		Recurrence:  t.Recurrence,
+	}, true
+}

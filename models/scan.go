@@ -1,6 +1,10 @@
 package models
 
-import "database/sql"
+import (
+	"database/sql"
+
+	"gorm.io/gorm"
+)
 
 // TaskColumns are the tasks table's columns in the order ScanTask reads
 // them. Naming them, rather than tasks.*, keeps a cached statement
@@ -49,4 +53,48 @@ func ScanTask(rows *sql.Rows, t *Task, extra ...any) error {
 		t.NextTaskID = &next.Int64
 	}
 	return nil
+}
+
+// FirstTask reads the first task db selects, with ScanTask rather than
+// GORM's Take, which costs more than the query on the hot path of a get.
+// It returns nil and no error when db selects none.
+func FirstTask(db *gorm.DB) (*Task, error) {
+	rows, err := db.Select(TaskColumns).Limit(1).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	var t Task
+	if err := ScanTask(rows, &t); err != nil {
+		return nil, err
+	}
+	return &t, rows.Close()
+}
+
+// PageRow is a task of a list page with the number of tasks its filter
+// matches (see Page).
+type PageRow struct {
+	Task
+	TotalCount int64
+}
+
+// ScanPage runs a statement built with Page and reads its rows.
+func ScanPage(db *gorm.DB, limit int) ([]PageRow, error) {
+	rows, err := db.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := make([]PageRow, 0, limit)
+	for rows.Next() {
+		page = append(page, PageRow{})
+		r := &page[len(page)-1]
+		if err := ScanTask(rows, &r.Task, &r.TotalCount); err != nil {
+			return nil, err
+		}
+	}
+	return page, rows.Err()
 }

@@ -30,3 +30,8 @@ func ownedBy(column, userID string) func(*gorm.DB) *gorm.DB {
 		return db.Where(column+" = ?", userID)
 	}
 }
+
+// IdempotencyKeyNamed narrows a statement on idempotency records to one key.
+func IdempotencyKeyNamed(key string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB { return db.Where("idempotency_keys.idempotency_key = ?", key) }
+}

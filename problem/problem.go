@@ -105,3 +105,13 @@ func Internal() *Problem {
 	return New(http.StatusInternalServerError,
 		"Something went wrong on our side. The request id identifies it in the server log.")
 }
+
+// Truncate shortens client-supplied text that an error message repeats, so
+// that a huge parameter name cannot make a huge answer.
+func Truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -17,7 +17,7 @@ import (
 func seedPlanData(t *testing.T, e *env) {
 	t.Helper()
 	// g is the row, i the task's number within its user.
-	err := e.db.Exec(`
+	err := e.fixture().Exec(`
 		INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date, version, created_at, updated_at)
 		SELECT CASE WHEN g % 50 = 0 THEN 'alice' ELSE 'user-' || (g % 50) END,
 		       'task ' || g || CASE WHEN i % 7 = 0 THEN ' milk' ELSE '' END,

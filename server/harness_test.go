@@ -76,6 +76,10 @@ type env struct {
 	logs *logbuf.Buffer
 	// expect500 is set by the tests that provoke a 500 on purpose.
 	expect500 bool
+	// appDB is the handle the app itself runs on (db may be another one,
+	// for inspection under row-level security); writeDoor watches it.
+	appDB     *gorm.DB
+	writeDoor *writeDoor
 }
 
 // eachDB runs fn once on the embedded SQLite file and once on PostgreSQL,
@@ -151,8 +155,9 @@ func newEnvWith(t *testing.T, driver string, wire func(*server.Deps), edits ...f
 	if wire != nil {
 		wire(&deps)
 	}
+	door := watchWriteDoor(t, db)
 	app := server.New(deps)
-	return &env{t: t, app: app, db: inspect(db), clock: clk, cfg: cfg, logs: logs, metrics: reg}
+	return &env{t: t, app: app, db: inspect(db), clock: clk, cfg: cfg, logs: logs, metrics: reg, appDB: db, writeDoor: door}
 }
 
 // sign signs claims with key using method, for tokens the tests forge.

@@ -128,7 +128,7 @@ func TestListTies(t *testing.T) {
 			asc = append(asc, e.create("carol", map[string]any{"title": "Same", "priority": "high", "due_date": "2026-12-01T00:00:00Z"}).ID)
 		}
 		at := e.clock.Now()
-		if err := e.db.Exec("UPDATE tasks SET created_at = ?, updated_at = ? WHERE user_id = ?", at, at, "carol").Error; err != nil {
+		if err := e.fixture().Exec("UPDATE tasks SET created_at = ?, updated_at = ? WHERE user_id = ?", at, at, "carol").Error; err != nil {
 			t.Fatal(err)
 		}
 		desc := []int64{asc[3], asc[2], asc[1], asc[0]}

@@ -54,7 +54,7 @@ func TestRecurrenceNeedsDueDate(t *testing.T) {
 		series := e.create("alice", map[string]any{"title": "series", "due_date": "2026-12-01T09:00:00Z", "recurrence": "daily"})
 		// A row from before the rule, as the core service could store it.
 		legacy := e.create("alice", map[string]any{"title": "legacy"})
-		if err := e.db.Exec("UPDATE tasks SET recurrence = 'weekly' WHERE id = ?", legacy.ID).Error; err != nil {
+		if err := e.fixture().Exec("UPDATE tasks SET recurrence = 'weekly' WHERE id = ?", legacy.ID).Error; err != nil {
 			t.Fatal(err)
 		}
 		legacy = e.call("GET", fmt.Sprintf("/api/alice/tasks/%d", legacy.ID), alice, nil).task(t)

@@ -10,6 +10,7 @@ import (
 	"todo-api/config"
 	"todo-api/database"
 	"todo-api/internal/testpg"
+	"todo-api/models"
 )
 
 // rlsMode is TEST_ROW_LEVEL_SECURITY=on: every test's PostgreSQL database is
@@ -27,7 +28,7 @@ func rlsMode() bool { return os.Getenv("TEST_ROW_LEVEL_SECURITY") == "on" }
 // app's statements still can), but the owner's connections, which a
 // superuser's row-level security never hides anything from. Otherwise it
 // changes nothing and returns the handle as it is.
-func setUpRowLevelSecurity(t *testing.T, cfg *config.Config, now database.Clock, log *slog.Logger) func(*gorm.DB) *gorm.DB {
+func setUpRowLevelSecurity(t *testing.T, cfg *config.Config, now models.Clock, log *slog.Logger) func(*gorm.DB) *gorm.DB {
 	t.Helper()
 	if !rlsMode() || cfg.Database.Driver != config.Postgres {
 		return func(db *gorm.DB) *gorm.DB { return db }

@@ -19,6 +19,7 @@ import (
 	"todo-api/docs"
 	"todo-api/metrics"
 	"todo-api/middleware"
+	"todo-api/models"
 	"todo-api/problem"
 	"todo-api/ratelimit"
 )
@@ -41,7 +42,7 @@ type Deps struct {
 	Config config.Config
 	DB     *gorm.DB
 	Log    *slog.Logger
-	Clock  database.Clock
+	Clock  models.Clock
 	// Verifier checks bearer tokens; main builds it from Config.Auth and
 	// plugs in further key sources (JWKS) when configured.
 	Verifier *middleware.Verifier
@@ -59,7 +60,7 @@ type Deps struct {
 func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "todo-api",
-		ErrorHandler:          problem.Handler(d.Log, database.Classify),
+		ErrorHandler:          problem.Handler(d.Log, classifyDatabase),
 		BodyLimit:             readLimit,
 		ReadBufferSize:        HeaderLimit,
 		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),

@@ -1,4 +1,4 @@
-package controllers
+package jsonbody
 
 import (
 	"encoding/json"
@@ -22,9 +22,10 @@ import (
 //     character, and encoding/json would store U+FFFD in its place, so what
 //     is stored would not be what the client sent.
 //
-// It allocates only for objects (one small set each) and for member names
-// that contain escapes.
-func checkMembers(body []byte) error {
+// It also returns the member names of the top-level object, so that the
+// caller can tell which of them dst has no field for. It allocates only for
+// objects (one small set each) and for member names that contain escapes.
+func checkMembers(body []byte) (top []string, err error) {
 	type container struct {
 		object bool
 		names  map[string]struct{}
@@ -47,25 +48,28 @@ func checkMembers(body []byte) error {
 		case '"':
 			end, ok := stringEnd(body, i)
 			if !ok {
-				return problem.BadRequest("The body is not valid Unicode: a \\u escape is half of a surrogate pair.")
+				return nil, problem.BadRequest("The body is not valid Unicode: a \\u escape is half of a surrogate pair.")
 			}
 			if nameNext {
-				top := &open[len(open)-1]
+				obj := &open[len(open)-1]
 				name := memberName(body[i : end+1])
 				folded := foldName(name)
-				if _, dup := top.names[folded]; dup {
-					return problem.BadRequest(fmt.Sprintf("The body names the member %q more than once in one object.", truncate(name, 64)))
+				if _, dup := obj.names[folded]; dup {
+					return nil, problem.BadRequest(fmt.Sprintf("The body names the member %q more than once in one object.", problem.Truncate(name, 64)))
 				}
-				if top.names == nil {
-					top.names = make(map[string]struct{}, 8)
+				if obj.names == nil {
+					obj.names = make(map[string]struct{}, 8)
 				}
-				top.names[folded] = struct{}{}
+				obj.names[folded] = struct{}{}
+				if len(open) == 1 {
+					top = append(top, name)
+				}
 				nameNext = false
 			}
 			i = end
 		}
 	}
-	return nil
+	return top, nil
 }
 
 // stringEnd returns the index of the quote that closes the JSON string
