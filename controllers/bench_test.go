@@ -16,8 +16,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"todo-api/database"
-	"todo-api/internal/jsonbody"
 	"todo-api/internal/benchcpu"
+	"todo-api/internal/jsonbody"
 	"todo-api/models"
 )
 
