@@ -111,10 +111,14 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode, unknown []str
 	badDue := false
 	if in.DueDate.Set && !in.DueDate.Null {
 		d, err := time.Parse(time.RFC3339Nano, in.DueDate.Value)
-		if err != nil {
+		switch {
+		case err != nil:
 			badDue = true
 			errs = append(errs, problem.FieldError{Field: "due_date", Message: "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z"})
-		} else {
+		case !models.Storable(d):
+			badDue = true
+			errs = append(errs, problem.FieldError{Field: "due_date", Message: timeRangeMessage})
+		default:
 			d = d.UTC().Truncate(time.Microsecond)
 			ch.DueDate = &d
 		}
@@ -233,3 +237,6 @@ func unknownMembers(names []string, message string) []problem.FieldError {
 	}
 	return errs
 }
+
+// timeRangeMessage explains models.Storable to a client.
+const timeRangeMessage = "must lie between the years 0001 and 9999 in UTC"

@@ -92,16 +92,22 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			}
 		case "due_before", "due_after":
 			d, ok := parseQueryTime(value)
-			if !ok {
+			switch {
+			case !ok:
 				bad(name, "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z")
-			} else if name == "due_before" {
+			case !models.Storable(d):
+				bad(name, timeRangeMessage)
+			case name == "due_before":
 				// Stored times have microseconds, so <= truncated is exact.
 				d = d.Truncate(time.Microsecond)
 				q.filter.DueBefore = &d
-			} else {
+			default:
 				// And >= rounded up is.
 				if t := d.Truncate(time.Microsecond); !t.Equal(d) {
 					d = t.Add(time.Microsecond)
+				}
+				if !models.Storable(d) {
+					bad(name, timeRangeMessage)
 				}
 				q.filter.DueAfter = &d
 			}

@@ -35,13 +35,15 @@ func (r Recurrence) Next(due time.Time) (time.Time, bool) {
 
 // NextOccurrence is the task that completing t, a recurring task with a due
 // date, creates: the same text, priority, tags and recurrence, pending, due
-// one period later. It reports false for a task that does not repeat.
+// one period later. It reports false for a task that does not repeat, and
+// for one whose next due date would fall after MaxTime: the series ends
+// there rather than store a time that cannot be read back.
 func (t *Task) NextOccurrence() (Task, bool) {
 	if t.Recurrence == nil || t.DueDate == nil {
 		return Task{}, false
 	}
 	due, ok := t.Recurrence.Next(*t.DueDate)
-	if !ok {
+	if !ok || !Storable(due) {
 		return Task{}, false
 	}
 	return Task{
