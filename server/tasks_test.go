@@ -120,6 +120,8 @@ func TestValidation(t *testing.T) {
 		{"bad recurrence", map[string]any{"title": "ok", "recurrence": "yearly"}, 422, []string{"recurrence"}},
 		{"unknown field", map[string]any{"title": "ok", "colour": "red"}, 422, []string{"colour"}},
 		{"several at once", map[string]any{"title": "", "priority": "x"}, 422, []string{"title", "priority"}},
+		{"an unknown field among broken rules", `{"title":"","priority":"urgent","recurrence":"daily","foo":1}`, 422, []string{"foo", "due_date", "title", "priority"}},
+		{"many unknown fields", `{"title":"ok","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7}`, 422, []string{"a", "b", "c", "d", "e", "(more)"}},
 		{"completed as a string", `{"title":"ok","completed":"true"}`, 400, nil},
 		{"completed as a number", `{"title":"ok","completed":1}`, 400, nil},
 		{"tags as a string", `{"title":"ok","tags":"home"}`, 400, nil},
