@@ -83,22 +83,43 @@ func (h *Tasks) Toggle(c *fiber.Ctx) error {
 // recurring task that the write completed.
 func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
 	pre := ifMatch(c, id)
-	var t models.Task
+	var t *models.Task
 	err := h.write(c, func(tx database.Tx) error {
-		if pre.impossible() {
-			return absentOrStale(tx.Tasks(), id)
-		}
-		res := tx.Tasks().Model(&t).Scopes(models.TaskID(id), pre.scope).Clauses(clause.Returning{}).Updates(cols)
+		var updated models.Task
+		res := tx.Tasks().Model(&updated).Scopes(models.TaskID(id), pre.scope, models.Changes(cols)).
+			Clauses(clause.Returning{}).Updates(cols)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
-			return absentOrStale(tx.Tasks(), id)
+			// Not the caller's, stale, or already as asked: read which.
+			var err error
+			t, err = unchanged(tx, id, pre)
+			return err
 		}
-		return continueSeries(tx, &t, cols)
+		t = &updated
+		return continueSeries(tx, t, cols)
 	})
 	if err != nil {
 		return err
 	}
-	return sendTask(c, fiber.StatusOK, &t)
+	return sendTask(c, fiber.StatusOK, t)
+}
+
+// unchanged explains an update that touched no row, inside its transaction:
+// the task is not the caller's (404), If-Match did not match it (412), or
+// the update would have stored what is there already, which is a success
+// that changes nothing — not even version or updated_at — and answers with
+// the task as it is.
+func unchanged(tx database.Tx, id int64, pre precondition) (*models.Task, error) {
+	t, err := models.FirstTask(tx.Tasks().Scopes(models.TaskID(id)))
+	switch {
+	case err != nil:
+		return nil, err
+	case t == nil:
+		return nil, errTaskNotFound
+	case !pre.matches(t.Version):
+		return nil, errStale
+	}
+	return t, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // The scopes below are every condition a task statement may carry besides
@@ -206,4 +207,41 @@ func CountStats(db *gorm.DB, now, dayStart, dayEnd time.Time) (Stats, error) {
 		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date >= ? AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS due_today`,
 		now, dayStart, dayEnd).Scan(&s).Error
 	return s, err
+}
+
+// contentColumns are the task columns a client edits, in a fixed order.
+var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence"}
+
+// Changes narrows an update to a task that it would change: one whose value
+// differs from cols in at least one edited column. An update that would
+// store what is there already then matches no row, so it writes nothing —
+// same version, same updated_at, same ETag — and the caller answers with
+// the task as it is. A column set by an expression (the toggle's flip)
+// always changes.
+func Changes(cols map[string]any) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		var conds []string
+		var args []any
+		for _, c := range contentColumns {
+			v, ok := cols[c]
+			if !ok {
+				continue
+			}
+			if _, expr := v.(clause.Expr); expr {
+				return db
+			}
+			if c == "tags" && db.Dialector.Name() == "postgres" {
+				tags, _ := v.(Tags).Value() // a Tags always encodes
+				conds = append(conds, "tasks.tags IS DISTINCT FROM CAST(? AS jsonb)")
+				args = append(args, tags)
+				continue
+			}
+			conds = append(conds, "tasks."+c+" IS DISTINCT FROM ?")
+			args = append(args, v)
+		}
+		if len(conds) == 0 {
+			return db
+		}
+		return db.Where("("+strings.Join(conds, " OR ")+")", args...)
+	}
 }

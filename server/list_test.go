@@ -97,7 +97,7 @@ func TestListFiltersAndSorts(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		ids := seedList(e)
 		// Touch task 2 so that updated_at differs from created_at order.
-		if r := e.call("PATCH", fmt.Sprintf("/api/alice/tasks/%d", ids[2]), e.token("alice"), map[string]any{"priority": "low"}); r.status != 200 {
+		if r := e.call("PATCH", fmt.Sprintf("/api/alice/tasks/%d", ids[2]), e.token("alice"), map[string]any{"description": "sunday!!"}); r.status != 200 {
 			t.Fatalf("patch: %d %s", r.status, r.body)
 		}
 		for _, tc := range cases {
