@@ -169,10 +169,17 @@ func UserID(c *fiber.Ctx) string {
 	return id
 }
 
-// RequirePathUser answers 403 when the {user_id} in the path is not the
-// token's subject, before any handler touches the database.
+// PathMe is the {user_id} that names the token's own user, so that a
+// client or an agent need not know its id: /api/me/tasks is the caller's
+// tasks. A user whose id is literally "me" is served by it all the same.
+const PathMe = "me"
+
+// RequirePathUser answers 403 when the {user_id} in the path is neither the
+// token's subject nor PathMe, before any handler touches the database.
+// Handlers never read {user_id}: the owner is always UserID, so "me" and
+// the explicit id answer alike, Location and Link included (they name the id).
 func RequirePathUser(c *fiber.Ctx) error {
-	if c.Params("user_id") != UserID(c) {
+	if p := c.Params("user_id"); p != UserID(c) && p != PathMe {
 		return problem.Forbidden("This token belongs to another user; use your own user id in the path.")
 	}
 	return c.Next()

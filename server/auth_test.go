@@ -156,14 +156,17 @@ func TestIsolation(t *testing.T) {
 			{"DELETE", "", nil},
 		}
 		for _, rt := range routes {
-			t.Run(rt.method+" "+rt.suffix+" on Bob's path", func(t *testing.T) {
-				theirs := e.call(rt.method, fmt.Sprintf("/api/bob/tasks/%d%s", alices.ID, rt.suffix), bob, rt.body)
-				none := e.call(rt.method, fmt.Sprintf("/api/bob/tasks/%d%s", missing, rt.suffix), bob, rt.body)
-				theirs.problem(t, 404)
-				if string(theirs.body) != string(none.body) {
-					t.Errorf("another user's task answers %s, a missing one %s", theirs.body, none.body)
-				}
-			})
+			// Bob's own path, spelt with his id and with "me".
+			for _, self := range []string{"bob", "me"} {
+				t.Run(rt.method+" "+rt.suffix+" on /api/"+self, func(t *testing.T) {
+					theirs := e.call(rt.method, fmt.Sprintf("/api/%s/tasks/%d%s", self, alices.ID, rt.suffix), bob, rt.body)
+					none := e.call(rt.method, fmt.Sprintf("/api/%s/tasks/%d%s", self, missing, rt.suffix), bob, rt.body)
+					theirs.problem(t, 404)
+					if string(theirs.body) != string(none.body) {
+						t.Errorf("another user's task answers %s, a missing one %s", theirs.body, none.body)
+					}
+				})
+			}
 			t.Run(rt.method+" "+rt.suffix+" on Alice's path", func(t *testing.T) {
 				e.call(rt.method, fmt.Sprintf("/api/alice/tasks/%d%s", alices.ID, rt.suffix), bob, rt.body).problem(t, 403)
 			})
@@ -178,10 +181,12 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 		t.Run("Bob's list holds only his task", func(t *testing.T) {
-			var got []task
-			e.call("GET", "/api/bob/tasks", bob, nil).decode(t, &got)
-			if len(got) != 1 || got[0].UserID != "bob" {
-				t.Errorf("bob sees %+v", got)
+			for _, self := range []string{"bob", "me"} {
+				var got []task
+				e.call("GET", "/api/"+self+"/tasks", bob, nil).decode(t, &got)
+				if len(got) != 1 || got[0].UserID != "bob" {
+					t.Errorf("/api/%s: bob sees %+v", self, got)
+				}
 			}
 		})
 		t.Run("Alice's task is unchanged", func(t *testing.T) {
