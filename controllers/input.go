@@ -220,20 +220,11 @@ func ruleMessage(fe validator.FieldError) string {
 	return "is not valid"
 }
 
-// maxUnknownListed bounds the unknown names one answer lists: a body or a
-// query string of thousands of made-up names gets a short answer.
-const maxUnknownListed = 5
-
-// unknownMembers reports names that are not members or parameters the
-// request knows, the first few by name and the rest as a count.
+// unknownMembers reports names that are not members the request knows.
 func unknownMembers(names []string, message string) []problem.FieldError {
-	var errs []problem.FieldError
+	errs := make([]problem.FieldError, len(names))
 	for i, n := range names {
-		if i == maxUnknownListed {
-			errs = append(errs, problem.FieldError{Field: "(more)", Message: fmt.Sprintf("%d more unknown names are not listed", len(names)-i)})
-			break
-		}
-		errs = append(errs, problem.FieldError{Field: problem.Truncate(n, 64), Message: message})
+		errs[i] = problem.FieldError{Field: problem.Truncate(n, 64), Message: message}
 	}
 	return errs
 }

@@ -4,6 +4,7 @@ package middleware
 
 import (
 	"errors"
+	"net/url"
 	"time"
 
 	jwtware "github.com/gofiber/contrib/jwt"
@@ -178,8 +179,13 @@ const PathMe = "me"
 // token's subject nor PathMe, before any handler touches the database.
 // Handlers never read {user_id}: the owner is always UserID, so "me" and
 // the explicit id answer alike, Location and Link included (they name the id).
+//
+// The segment is percent-decoded by path rules (RFC 3986: "+" is a plus, not
+// a space), so every id round-trips through the Location the API sends, an
+// id with "/" in it (sent as %2F) included.
 func RequirePathUser(c *fiber.Ctx) error {
-	if p := c.Params("user_id"); p != UserID(c) && p != PathMe {
+	p, err := url.PathUnescape(c.Params("user_id"))
+	if err != nil || (p != UserID(c) && p != PathMe) {
 		return problem.Forbidden("This token belongs to another user; use your own user id in the path.")
 	}
 	return c.Next()

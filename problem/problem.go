@@ -79,13 +79,24 @@ func UnsupportedMediaType(detail string) *Problem {
 	return New(http.StatusUnsupportedMediaType, detail)
 }
 
-// Validation is input that parsed but broke a rule; each broken rule is listed.
+// MaxFieldErrors bounds the broken rules one answer lists; the rest are
+// counted in a last entry, so that a request of thousands of made-up
+// parameters gets a short answer.
+const MaxFieldErrors = 10
+
+// Validation is input that parsed but broke a rule; each broken rule is
+// listed, up to MaxFieldErrors.
 func Validation(errs ...FieldError) *Problem {
+	total := len(errs)
+	if total > MaxFieldErrors {
+		more := len(errs) - MaxFieldErrors
+		errs = append(errs[:MaxFieldErrors:MaxFieldErrors], FieldError{Field: "(more)", Message: fmt.Sprintf("%d more problems are not listed", more)})
+	}
 	p := New(http.StatusUnprocessableEntity, "The request did not pass validation.")
 	if len(errs) == 1 {
 		p.Detail = errs[0].Field + ": " + errs[0].Message
 	} else if len(errs) > 1 {
-		p.Detail = fmt.Sprintf("%d fields did not pass validation; see errors.", len(errs))
+		p.Detail = fmt.Sprintf("%d fields did not pass validation; see errors.", total)
 	}
 	p.Errors = errs
 	return p

@@ -3,6 +3,7 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,39 @@ func TestMePath(t *testing.T) {
 				t.Errorf("me's tasks: %+v", got)
 			}
 		})
+	})
+}
+
+// TestPathUserRoundTrip: ids with characters that paths encode reach their
+// own tasks through the Location and Link the API sends, followed verbatim;
+// "+" in a path is a plus, never a space.
+func TestPathUserRoundTrip(t *testing.T) {
+	ids := []string{"john+tag@example.com", "100%", "a/b", "with space", "ünïcödé", "auth0|123", "a+b c%2Fd"}
+	eachDB(t, func(t *testing.T, e *env) {
+		for _, id := range ids {
+			t.Run(id, func(t *testing.T) {
+				tok := e.token(id)
+				base := "/api/" + url.PathEscape(id) + "/tasks"
+				var location string
+				for i := 0; i < 2; i++ {
+					r := e.call("POST", base, tok, map[string]any{"title": fmt.Sprint("task ", i)})
+					if r.status != http.StatusCreated || r.task(t).UserID != id {
+						t.Fatalf("create: %d %s", r.status, r.body)
+					}
+					location = r.header.Get("Location")
+				}
+				if r := e.call("GET", location, tok, nil); r.status != 200 || r.task(t).UserID != id {
+					t.Errorf("following Location %s: %d %s", location, r.status, r.body)
+				}
+				page := e.call("GET", base+"?limit=1", tok, nil)
+				next := strings.TrimSuffix(strings.TrimPrefix(strings.Split(page.header.Get("Link"), ";")[0], "<"), ">")
+				if r := e.call("GET", next, tok, nil); r.status != 200 || len(r.ids(t, id)) != 1 {
+					t.Errorf("following Link %s: %d %s", next, r.status, r.body)
+				}
+				if r := e.call("GET", location, e.token("john tag@example.com"), nil); id == "john+tag@example.com" && r.status != http.StatusForbidden {
+					t.Errorf("the id with a space reached the id with a plus: %d", r.status)
+				}
+			})
+		}
 	})
 }

@@ -59,17 +59,21 @@ type Deps struct {
 // New builds the application.
 func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:               "todo-api",
-		ErrorHandler:          problem.Handler(d.Log, classifyDatabase),
-		BodyLimit:             readLimit,
-		ReadBufferSize:        HeaderLimit,
-		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
-		WriteTimeout:          orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
-		IdleTimeout:           orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
-		ProxyHeader:           d.Config.HTTP.ProxyHeader,
-		EnableIPValidation:    true, // a proxy header that is not an IP falls back to the peer address
-		CaseSensitive:         true,
-		UnescapePath:          true, // so /api/a%7Cb/tasks matches the user "a|b"
+		AppName:            "todo-api",
+		ErrorHandler:       problem.Handler(d.Log, classifyDatabase),
+		BodyLimit:          readLimit,
+		ReadBufferSize:     HeaderLimit,
+		ReadTimeout:        orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
+		WriteTimeout:       orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
+		IdleTimeout:        orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
+		ProxyHeader:        d.Config.HTTP.ProxyHeader,
+		EnableIPValidation: true, // a proxy header that is not an IP falls back to the peer address
+		CaseSensitive:      true,
+		// Paths are routed as sent and {user_id} is percent-decoded by
+		// RequirePathUser alone: Fiber's UnescapePath decodes "+" as a space
+		// (query-string rules), so the user "john+tag@example.com" could not
+		// reach its own Location.
+		UnescapePath:          false,
 		DisableStartupMessage: true,
 		JSONEncoder:           controllers.EncodeJSON,
 	})
