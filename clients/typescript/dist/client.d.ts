@@ -10,9 +10,11 @@ type Writable<T> = {
     [K in keyof T as unknown extends T[K] ? never : K]: T[K];
 };
 /** The body of a create or a replace (PUT): `title` required, absent fields get defaults. */
-export type TaskCreate = Writable<components["schemas"]["TaskCreate"]>;
+export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]> {
+}
 /** The body of a PATCH: only the fields sent change; `null` clears. */
-export type TaskPatch = Writable<components["schemas"]["TaskPatch"]>;
+export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {
+}
 export type TaskStats = components["schemas"]["Stats"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];

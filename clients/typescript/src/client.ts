@@ -11,10 +11,13 @@ export type Task = components["schemas"]["Task"];
  */
 type Writable<T> = { [K in keyof T as unknown extends T[K] ? never : K]: T[K] };
 
+// Interfaces rather than aliases, so that editors and error messages show
+// "TaskCreate" and its fields instead of the Writable<…> they are made of.
+
 /** The body of a create or a replace (PUT): `title` required, absent fields get defaults. */
-export type TaskCreate = Writable<components["schemas"]["TaskCreate"]>;
+export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]> {}
 /** The body of a PATCH: only the fields sent change; `null` clears. */
-export type TaskPatch = Writable<components["schemas"]["TaskPatch"]>;
+export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {}
 export type TaskStats = components["schemas"]["Stats"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];
