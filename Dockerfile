@@ -14,12 +14,18 @@ COPY . .
 ARG VERSION=dev
 ARG COMMIT=unknown
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/todo-api .
+# An empty /data for the SQLite choice (DATABASE_URL=sqlite:/data/todo.db with
+# a volume mounted there): distroless has no shell to create it, and a Docker
+# volume takes the ownership of the directory it is mounted on.
+RUN mkdir -p /out/data
 
 # Run stage: distroless "static" has CA certificates, tzdata and a nonroot
 # user (uid 65532), and no shell or package manager to attack.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/todo-api /usr/local/bin/todo-api
-# Writable by nonroot: where a SQLite todo.db would go if DATABASE_URL is unset.
+COPY --from=build --chown=65532:65532 /out/data /data
+# Production needs DATABASE_URL (PostgreSQL, or SQLite on a volume at /data):
+# the image's own file system is gone after a redeploy.
 WORKDIR /home/nonroot
 ENV APP_ENV=production \
     PORT=8080

@@ -132,12 +132,13 @@ func TestDockerBuild(t *testing.T) {
 
 	// As the container runs it: production, env only, metrics on their own port.
 	metricsPort, pprofPort := freePort(t), freePort(t)
-	in := launch(t, bin, "APP_ENV=production", "METRICS_ADDR=127.0.0.1:"+metricsPort, "PPROF_ADDR=127.0.0.1:"+pprofPort)
+	database := "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "todo.db")
+	in := launch(t, bin, "APP_ENV=production", database, "METRICS_ADDR=127.0.0.1:"+metricsPort, "PPROF_ADDR=127.0.0.1:"+pprofPort)
 	in.ready()
 	port := strings.TrimPrefix(in.base, "http://127.0.0.1:")
 	check := exec.Command(bin, "healthcheck")
 	check.Dir = t.TempDir()
-	check.Env = []string{"PORT=" + port, "APP_ENV=production", "BETTER_AUTH_SECRET=" + testSecret}
+	check.Env = []string{"PORT=" + port, "APP_ENV=production", "BETTER_AUTH_SECRET=" + testSecret, database}
 	if b, err := check.CombinedOutput(); err != nil {
 		t.Errorf("healthcheck against a live instance: %v %s", err, b)
 	}

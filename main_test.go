@@ -166,6 +166,7 @@ func TestStartupRefusals(t *testing.T) {
 		want string
 	}{
 		{"production without auth", []string{"APP_ENV=production"}, "BETTER_AUTH_SECRET"},
+		{"production without a database", []string{"APP_ENV=production", "BETTER_AUTH_SECRET=" + testSecret}, "DATABASE_URL must be set"},
 		{"short secret", []string{"BETTER_AUTH_SECRET=too-short"}, "at least 32 bytes"},
 		{"unknown database", []string{"DATABASE_URL=mysql://localhost/x"}, "DATABASE_URL"},
 	}

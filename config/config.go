@@ -127,9 +127,18 @@ func Load(env Lookup) (Config, error) {
 	}
 	cfg.Port = port
 
-	cfg.Database, err = parseDatabaseURL(get("DATABASE_URL", ""))
+	rawDatabaseURL := get("DATABASE_URL", "")
+	cfg.Database, err = parseDatabaseURL(rawDatabaseURL)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	// A container's own file system does not survive a redeploy on Fly.io or
+	// Render, so the development default ./todo.db would quietly lose every
+	// task there: production has to name its database.
+	if rawDatabaseURL == "" && cfg.Env == Production {
+		errs = append(errs, errors.New("DATABASE_URL must be set when APP_ENV=production: "+
+			"postgres://USER:PASSWORD@HOST/DB for PostgreSQL, or sqlite:/PATH/todo.db for SQLite on a persistent volume "+
+			"(the default ./todo.db is lost on every redeploy)"))
 	}
 	if cfg.Database.RowLevelSecurity, err = parseRowLevelSecurity(get("DB_ROW_LEVEL_SECURITY", ""), cfg.Database); err != nil {
 		errs = append(errs, err)
@@ -235,7 +244,8 @@ func httpURL(raw string) bool {
 }
 
 // parseDatabaseURL picks the driver from the URL's scheme; empty means the
-// embedded SQLite file todo.db in the working directory.
+// embedded SQLite file todo.db in the working directory (development only;
+// Load refuses it in production).
 func parseDatabaseURL(raw string) (Database, error) {
 	switch {
 	case raw == "":

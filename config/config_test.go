@@ -85,8 +85,24 @@ func TestLoad(t *testing.T) {
 			return ""
 		}},
 		{"production without auth", map[string]string{"APP_ENV": "production"}, "BETTER_AUTH_SECRET", nil},
-		{"production with a secret", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret}, "", nil},
-		{"production with Better Auth only", map[string]string{"APP_ENV": "production", "BETTER_AUTH_URL": "https://auth.example"}, "", nil},
+		{"production with a secret", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret, "DATABASE_URL": "postgres://u@h/db"}, "", nil},
+		{"production with Better Auth only", map[string]string{"APP_ENV": "production", "BETTER_AUTH_URL": "https://auth.example", "DATABASE_URL": "postgres://u@h/db"}, "", nil},
+		{"production without a database", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret}, "DATABASE_URL must be set", nil},
+		{"production without a database names PostgreSQL", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret}, "postgres://", nil},
+		{"production without a database names SQLite on a volume", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret}, "sqlite:/", nil},
+		{"production with a blank database", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret, "DATABASE_URL": "  "}, "DATABASE_URL must be set", nil},
+		{"production with SQLite on a volume", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": secret, "DATABASE_URL": "sqlite:/data/todo.db"}, "", func(c Config) string {
+			if c.Database.Driver != SQLite || c.Database.DSN != "/data/todo.db" {
+				return "sqlite path " + c.Database.DSN
+			}
+			return ""
+		}},
+		{"development keeps the SQLite default", map[string]string{"APP_ENV": "development"}, "", func(c Config) string {
+			if c.Database.Driver != SQLite || c.Database.DSN != "todo.db" {
+				return "development default " + c.Database.DSN
+			}
+			return ""
+		}},
 		{"short secret", map[string]string{"BETTER_AUTH_SECRET": "short"}, "at least 32 bytes", nil},
 		{"short secret in production", map[string]string{"APP_ENV": "production", "BETTER_AUTH_SECRET": "short"}, "at least 32 bytes", nil},
 		{"bad env", map[string]string{"APP_ENV": "staging"}, "APP_ENV", nil},

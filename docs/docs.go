@@ -37,9 +37,15 @@ const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 // validate the API against it.
 func OpenAPIYAML() []byte { return bytes.Clone(openapiYAML) }
 
-// OpenAPIJSON returns the OpenAPI document converted to JSON, with the order
-// of its keys kept.
-func OpenAPIJSON() ([]byte, error) { return yamlToJSON(openapiYAML) }
+// OpenAPIJSON returns the OpenAPI document as served: converted to JSON, with
+// the order of its keys kept and the CORS lists filled in from CORS().
+func OpenAPIJSON() ([]byte, error) {
+	doc, err := withCORS(openapiYAML, CORS())
+	if err != nil {
+		return nil, err
+	}
+	return yamlToJSON(doc)
+}
 
 // file is one response body the docs routes serve.
 type file struct {

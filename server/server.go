@@ -88,9 +88,9 @@ func New(d Deps) *fiber.App {
 	app.Use(limitBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
-		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
-		AllowHeaders:  "Authorization,Content-Type,If-Match,If-None-Match,Idempotency-Key",
-		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After,Idempotent-Replayed,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset,RateLimit-Policy",
+		AllowMethods:  strings.Join(docs.CORS().Methods, ","), // one list with the document's CORS section
+		AllowHeaders:  strings.Join(docs.CORS().AllowHeaders, ","),
+		ExposeHeaders: strings.Join(docs.CORS().ExposeHeaders, ","),
 		MaxAge:        600,
 	}))
 	if t := d.Config.Database.Timeout; t > 0 {

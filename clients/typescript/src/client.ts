@@ -2,10 +2,22 @@ import type { components, operations } from "./schema.js";
 import { problemFrom } from "./errors.js";
 
 export type Task = components["schemas"]["Task"];
+
+/**
+ * Writable drops the members a request body may carry but the API ignores:
+ * the document lists a task's read-only fields (`id`, `user_id`, `version`,
+ * …) in the bodies as `unknown`, so that a client may send back what it
+ * read. Left in, they would fill autocomplete with fields that do nothing.
+ */
+type Writable<T> = { [K in keyof T as unknown extends T[K] ? never : K]: T[K] };
+
+// Interfaces rather than aliases, so that editors and error messages show
+// "TaskCreate" and its fields instead of the Writable<…> they are made of.
+
 /** The body of a create or a replace (PUT): `title` required, absent fields get defaults. */
-export type TaskCreate = components["schemas"]["TaskCreate"];
+export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]> {}
 /** The body of a PATCH: only the fields sent change; `null` clears. */
-export type TaskPatch = components["schemas"]["TaskPatch"];
+export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {}
 export type TaskStats = components["schemas"]["Stats"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];

@@ -1,4 +1,4 @@
-// @todo-api/client: a typed client for todo-api. The types come from
+// todo-api-client: a typed client for todo-api. The types come from
 // docs/openapi.yaml (npm run generate writes src/schema.ts); the rest is
 // hand-written and has no runtime dependency.
 export { createTodoClient, etagOf } from "./client.js";

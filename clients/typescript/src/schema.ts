@@ -481,7 +481,8 @@ export interface components {
             next_task_id?: unknown;
         };
         ToggleBody: {
-            completed: boolean;
+            /** @description Absent, the task flips; given, it is the state to set. Not null. */
+            completed?: boolean;
         };
         FieldError: {
             /** @description The body field (`tags[1]`) or query parameter at fault. */
@@ -850,14 +851,9 @@ export interface components {
                 "application/json": components["schemas"]["TaskCreate"];
             };
         };
-        /** @description Optional. `{"completed": true}` or `{"completed": false}` sets the state instead of flipping it. */
+        /** @description Optional. No body, or `{}`, flips `completed`; `{"completed": true}` or `{"completed": false}` sets the state instead of flipping it. */
         Toggle: {
             content: {
-                /**
-                 * @example {
-                 *       "completed": true
-                 *     }
-                 */
                 "application/json": components["schemas"]["ToggleBody"];
             };
         };

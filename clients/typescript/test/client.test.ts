@@ -3,10 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, createTodoClient, etagOf, type GetToken } from "../src/index.js";
 import { startTodoAPI, type TodoAPI } from "./todo-api.js";
 
-// FULL_CONTRACT=1 once the org branch (filters, stats, clear-completed,
-// conditional requests, idempotency) is merged: these tests need it.
-const full = process.env.FULL_CONTRACT === "1";
-
 let api: TodoAPI;
 beforeAll(async () => {
   api = await startTodoAPI();
@@ -124,7 +120,7 @@ describe("against the todo-api binary", () => {
     expect(((await wrong.listTasks().catch((e: unknown) => e)) as ApiError).status).toBe(403);
   });
 
-  describe.runIf(full)("with the organising features (org branch)", () => {
+  describe("conditional requests, idempotency, filters, stats and clear-completed", () => {
     it("refuses a stale If-Match with 412 and changes nothing", async () => {
       const client = createTodoClient({ baseUrl: api.baseUrl, userId: "frank", getToken: tokens("frank").getToken });
       const first = await client.createTask({ title: "v1" });

@@ -1,4 +1,4 @@
-// A tiny frontend on @todo-api/client: the browser test drives it through
+// A tiny frontend on todo-api-client: the browser test drives it through
 // create → list → edit → toggle → delete and reads the DOM after each step.
 // It is bundled with esbuild and served from another origin than the API,
 // so every call is a cross-origin fetch with CORS preflights.

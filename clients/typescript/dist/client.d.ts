@@ -1,0 +1,111 @@
+import type { components, operations } from "./schema.js";
+export type Task = components["schemas"]["Task"];
+/**
+ * Writable drops the members a request body may carry but the API ignores:
+ * the document lists a task's read-only fields (`id`, `user_id`, `version`,
+ * …) in the bodies as `unknown`, so that a client may send back what it
+ * read. Left in, they would fill autocomplete with fields that do nothing.
+ */
+type Writable<T> = {
+    [K in keyof T as unknown extends T[K] ? never : K]: T[K];
+};
+/** The body of a create or a replace (PUT): `title` required, absent fields get defaults. */
+export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]> {
+}
+/** The body of a PATCH: only the fields sent change; `null` clears. */
+export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {
+}
+export type TaskStats = components["schemas"]["Stats"];
+export type Priority = components["schemas"]["Priority"];
+export type Recurrence = components["schemas"]["Recurrence"];
+/** Filters, sort and page of the list. */
+export type ListQuery = NonNullable<operations["listTasks"]["parameters"]["query"]>;
+/** How the client gets a bearer token (Better Auth's live 15 minutes). */
+export type GetToken = (options: {
+    forceRefresh: boolean;
+}) => string | Promise<string>;
+export interface ClientOptions {
+    /** Where the API is, e.g. `https://api.example.com`; "" for the page's own origin. */
+    baseUrl: string;
+    /** The signed-in user's id: the token's `sub`. */
+    userId: string;
+    /**
+     * Called before every request. After a 401 it is called once more with
+     * `forceRefresh: true` and the request is retried with the new token;
+     * a second 401 is thrown.
+     */
+    getToken: GetToken;
+    /** Defaults to the global fetch. */
+    fetch?: typeof fetch;
+}
+/** A task with the ETag of the version read, for If-Match on the next write. */
+export interface Versioned {
+    task: Task;
+    etag: string;
+}
+export interface TaskPage {
+    tasks: Task[];
+    /** Tasks matching the filters across all pages (X-Total-Count). */
+    total: number;
+    /** The queries of the neighbouring pages (from the Link header), for listTasks; null at the ends. */
+    next: ListQuery | null;
+    prev: ListQuery | null;
+}
+/** Options of the writes to one task. */
+export interface WriteOptions {
+    /** The ETag last read; a 412 ApiError is thrown when the task has changed since. */
+    ifMatch?: string;
+    signal?: AbortSignal;
+}
+/**
+ * etagOf gives the ETag of a task as read, `"<id>-<version>"` — the list
+ * carries no ETag per task, and optimistic updates of listed tasks need one.
+ */
+export declare function etagOf(task: Pick<Task, "id" | "version">): string;
+export type TodoClient = ReturnType<typeof createTodoClient>;
+/** createTodoClient returns the API's operations for one signed-in user. */
+export declare function createTodoClient(options: ClientOptions): {
+    /** One page of tasks, filtered and sorted. */
+    listTasks(query?: ListQuery, init?: {
+        signal?: AbortSignal;
+    }): Promise<TaskPage>;
+    /**
+     * One task. With `ifNoneMatch` (an ETag you hold), resolves to null when
+     * the task has not changed (304).
+     */
+    getTask(id: number, init?: {
+        ifNoneMatch?: string;
+        signal?: AbortSignal;
+    }): Promise<Versioned | null>;
+    /**
+     * Creates a task. An `idempotencyKey` (a UUID per user action, kept
+     * across retries) makes a retried create answer the first task instead
+     * of making a second one.
+     */
+    createTask(body: TaskCreate, init?: {
+        idempotencyKey?: string;
+        signal?: AbortSignal;
+    }): Promise<Versioned>;
+    /** Changes the fields given; `null` clears a field. */
+    updateTask(id: number, patch: TaskPatch, init?: WriteOptions): Promise<Versioned>;
+    /** Replaces the editable fields; those absent get their defaults. */
+    replaceTask(id: number, body: TaskCreate, init?: WriteOptions): Promise<Versioned>;
+    /**
+     * Flips `completed`, or sets it when `completed` is given — use that for
+     * optimistic UIs, so that a retried request cannot flip the task back.
+     */
+    toggleTask(id: number, init?: WriteOptions & {
+        completed?: boolean;
+    }): Promise<Versioned>;
+    deleteTask(id: number, init?: WriteOptions): Promise<void>;
+    /** Deletes every completed task; resolves to how many. */
+    clearCompleted(init?: {
+        signal?: AbortSignal;
+    }): Promise<number>;
+    /** Counts; `tz` (an IANA zone) says which day is today. */
+    getStats(init?: {
+        tz?: string;
+        signal?: AbortSignal;
+    }): Promise<TaskStats>;
+};
+export {};

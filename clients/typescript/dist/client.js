@@ -1,0 +1,164 @@
+import { problemFrom } from "./errors.js";
+/**
+ * etagOf gives the ETag of a task as read, `"<id>-<version>"` — the list
+ * carries no ETag per task, and optimistic updates of listed tasks need one.
+ */
+export function etagOf(task) {
+    return `"${task.id}-${task.version}"`;
+}
+/** createTodoClient returns the API's operations for one signed-in user. */
+export function createTodoClient(options) {
+    const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const base = options.baseUrl.replace(/\/+$/, "");
+    const tasksPath = `/api/${encodeURIComponent(options.userId)}/tasks`;
+    // send makes one API call with a fresh token, retrying once on 401, and
+    // throws an ApiError for anything but a 2xx or a 304.
+    async function send(method, path, call = {}) {
+        const query = call.query?.toString();
+        const url = `${base}${path}${query ? `?${query}` : ""}`;
+        const headers = { Accept: "application/json" };
+        for (const [k, v] of Object.entries(call.headers ?? {})) {
+            if (v !== undefined)
+                headers[k] = v;
+        }
+        if (call.body !== undefined)
+            headers["Content-Type"] = "application/json";
+        const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+        for (let attempt = 0;; attempt++) {
+            const token = await options.getToken({ forceRefresh: attempt > 0 });
+            const res = await doFetch(url, {
+                method,
+                headers: { ...headers, Authorization: `Bearer ${token}` },
+                body,
+                signal: call.signal,
+            });
+            // A 401 is answered before the request is acted on, so resending it,
+            // even a POST, cannot do anything twice.
+            if (res.status === 401 && attempt === 0) {
+                await res.body?.cancel();
+                continue;
+            }
+            if (res.ok || res.status === 304)
+                return res;
+            throw await problemFrom(res);
+        }
+    }
+    async function versioned(res) {
+        const task = (await res.json());
+        return { task, etag: res.headers.get("ETag") ?? etagOf(task) };
+    }
+    const taskPath = (id) => `${tasksPath}/${encodeURIComponent(String(id))}`;
+    return {
+        /** One page of tasks, filtered and sorted. */
+        async listTasks(query = {}, init = {}) {
+            const res = await send("GET", tasksPath, { query: listParams(query), signal: init.signal });
+            const links = parseLinks(res.headers.get("Link"));
+            return {
+                tasks: (await res.json()),
+                total: Number(res.headers.get("X-Total-Count") ?? "0"),
+                next: links.next ?? null,
+                prev: links.prev ?? null,
+            };
+        },
+        /**
+         * One task. With `ifNoneMatch` (an ETag you hold), resolves to null when
+         * the task has not changed (304).
+         */
+        async getTask(id, init = {}) {
+            const res = await send("GET", taskPath(id), { headers: { "If-None-Match": init.ifNoneMatch }, signal: init.signal });
+            return res.status === 304 ? null : versioned(res);
+        },
+        /**
+         * Creates a task. An `idempotencyKey` (a UUID per user action, kept
+         * across retries) makes a retried create answer the first task instead
+         * of making a second one.
+         */
+        async createTask(body, init = {}) {
+            const res = await send("POST", tasksPath, {
+                body,
+                headers: { "Idempotency-Key": init.idempotencyKey },
+                signal: init.signal,
+            });
+            return versioned(res);
+        },
+        /** Changes the fields given; `null` clears a field. */
+        async updateTask(id, patch, init = {}) {
+            return versioned(await send("PATCH", taskPath(id), { body: patch, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+        },
+        /** Replaces the editable fields; those absent get their defaults. */
+        async replaceTask(id, body, init = {}) {
+            return versioned(await send("PUT", taskPath(id), { body, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+        },
+        /**
+         * Flips `completed`, or sets it when `completed` is given — use that for
+         * optimistic UIs, so that a retried request cannot flip the task back.
+         */
+        async toggleTask(id, init = {}) {
+            return versioned(await send("PATCH", `${taskPath(id)}/toggle`, {
+                body: init.completed === undefined ? undefined : { completed: init.completed },
+                headers: { "If-Match": init.ifMatch },
+                signal: init.signal,
+            }));
+        },
+        async deleteTask(id, init = {}) {
+            const res = await send("DELETE", taskPath(id), { headers: { "If-Match": init.ifMatch }, signal: init.signal });
+            await res.body?.cancel();
+        },
+        /** Deletes every completed task; resolves to how many. */
+        async clearCompleted(init = {}) {
+            const res = await send("DELETE", tasksPath, { query: new URLSearchParams({ status: "completed" }), signal: init.signal });
+            return (await res.json()).deleted;
+        },
+        /** Counts; `tz` (an IANA zone) says which day is today. */
+        async getStats(init = {}) {
+            const query = new URLSearchParams(init.tz ? { tz: init.tz } : {});
+            return (await (await send("GET", `${tasksPath}/stats`, { query, signal: init.signal })).json());
+        },
+    };
+}
+// listParams serialises the list query the way the document describes it:
+// priority as one comma-separated value, tag repeated.
+function listParams(query) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+        if (value === undefined || value === null)
+            continue;
+        if (key === "tag" && Array.isArray(value)) {
+            for (const tag of value)
+                params.append("tag", String(tag));
+        }
+        else if (Array.isArray(value)) {
+            params.set(key, value.join(","));
+        }
+        else {
+            params.set(key, String(value));
+        }
+    }
+    return params;
+}
+// parseLinks reads an RFC 8288 Link header into rel → list query.
+function parseLinks(header) {
+    const out = {};
+    for (const [, target = "", rel = ""] of (header ?? "").matchAll(/<([^>]*)>\s*;\s*rel="?([^";,]+)"?/g)) {
+        out[rel] = listQueryOf(new URLSearchParams(target.split("?")[1] ?? ""));
+    }
+    return out;
+}
+// listQueryOf is listParams backwards.
+function listQueryOf(params) {
+    const q = {};
+    for (const key of new Set(params.keys())) {
+        const value = params.get(key) ?? "";
+        if (key === "tag")
+            q.tag = params.getAll("tag");
+        else if (key === "priority")
+            q.priority = value.split(",");
+        else if (key === "limit" || key === "offset")
+            q[key] = Number(value);
+        else if (key === "overdue")
+            q.overdue = value === "true";
+        else
+            q[key] = value;
+    }
+    return q;
+}
