@@ -160,9 +160,7 @@ func BenchmarkEncodePage(b *testing.B) {
 func listStatements(h *Tasks, c *fiber.Ctx, q listQuery, now time.Time) string {
 	q.filter.Now = now
 	tasks := func() *gorm.DB { return h.store.Tasks(c.UserContext(), "user-0001") }
-	count := tasks().Scopes(q.filter.Scope)
-	sqlText := tasks().Scopes(q.filter.Scope, q.order.Scope, models.Page(count, q.limit, q.offset)).
-		Find(&[]models.Task{}).Statement.SQL.String()
+	sqlText := models.Page(tasks, q.filter, q.order, q.limit, q.offset).Find(&[]models.Task{}).Statement.SQL.String()
 	_ = listETag("user-0001", q, 100, benchRows)
 	return sqlText
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"gorm.io/gorm"
 
 	"todo-api/middleware"
 	"todo-api/models"
@@ -30,9 +31,8 @@ func (h *Tasks) List(c *fiber.Ctx) error {
 		return err
 	}
 	q.filter.Now = h.now.Now()
-	// The count is a statement of its own (the page's scalar subquery).
-	count := h.read(c).Scopes(q.filter.Scope)
-	rows, err := models.ScanPage(h.read(c).Scopes(q.filter.Scope, q.order.Scope, models.Page(count, q.limit, q.offset)), q.limit)
+	tasks := func() *gorm.DB { return h.read(c) }
+	rows, err := models.ScanPage(models.Page(tasks, q.filter, q.order, q.limit, q.offset), q.limit)
 	if err != nil {
 		return err
 	}

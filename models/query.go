@@ -175,15 +175,28 @@ func (o TaskOrder) Scope(db *gorm.DB) *gorm.DB {
 	return db.Order("tasks.id" + dir)
 }
 
-// Page selects the page's tasks (TaskColumns) with, in every row, the
-// number of all tasks the filter matches: a scalar subquery the database
-// runs once, so the page and its total come from one statement and one
-// snapshot. count is a second statement on the same user's tasks with the
-// same filter (see ScanPage).
-func Page(count *gorm.DB, limit, offset int) func(*gorm.DB) *gorm.DB {
-	return func(db *gorm.DB) *gorm.DB {
-		return db.Select(TaskColumns+", (?) AS total_count", count.Select("COUNT(*)")).Limit(limit).Offset(offset)
+// deepOffset is where Page stops sorting whole rows: from here on it sorts
+// only ids and sort keys, then reads the page's rows by id.
+const deepOffset = 1000
+
+// Page is a list page: the tasks (TaskColumns) that f selects in order o,
+// each row with the number of all tasks f matches — a scalar subquery the
+// database runs once, so the page and its total come from one statement and
+// one snapshot. tasks starts a statement on the user's tasks; Page calls it
+// for each (sub)statement.
+//
+// A deep page (offset ≥ deepOffset) is found by a subquery that sorts only
+// ids and sort keys: sorting whole rows to skip tens of thousands of them
+// held every skipped row's text in memory, which on SQLite (sorting in
+// memory, temp_store) grew the process by hundreds of MiB for one request.
+func Page(tasks func() *gorm.DB, f TaskFilter, o TaskOrder, limit, offset int) *gorm.DB {
+	count := tasks().Scopes(f.Scope).Select("COUNT(*)")
+	page := tasks().Scopes(o.Scope).Select(TaskColumns+", (?) AS total_count", count)
+	if offset < deepOffset {
+		return page.Scopes(f.Scope).Limit(limit).Offset(offset)
 	}
+	ids := tasks().Scopes(f.Scope, o.Scope).Select("tasks.id").Limit(limit).Offset(offset)
+	return page.Where("tasks.id IN (?)", ids)
 }
 
 // Stats are a user's task counts.
