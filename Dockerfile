@@ -4,8 +4,9 @@
 # docker run -p 8080:8080 -e DATABASE_URL=... -e BETTER_AUTH_URL=... todo-api
 
 # Build stage: a static binary. Every dependency is pure Go (the embedded
-# SQLite driver too), so CGO_ENABLED=0 loses nothing. main_test.go builds
-# the binary with this very RUN line and checks that it is static and serves.
+# SQLite driver too), so CGO_ENABLED=0 loses nothing. blackbox/deploy_test.go
+# builds the binary with this very RUN line and checks that it is static and
+# serves.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -88,24 +88,44 @@ func TestSoak(t *testing.T) {
 	if *soakRLS {
 		// As the README says: the owner sets the tables up, the service
 		// runs as a role that owns nothing.
-		owner := start(t, "DATABASE_URL="+dsn, "DB_ROW_LEVEL_SECURITY=on")
-		owner.stop()
+		owner := start(t, underLoad("DATABASE_URL="+dsn, "DB_ROW_LEVEL_SECURITY=on")...)
+		if err := owner.stop(); err != nil {
+			t.Fatalf("the owner's run after SIGTERM: %v", err)
+		}
 		serveURL, extra = testpg.AppRoleURL(t, dsn), []string{"DB_ROW_LEVEL_SECURITY=on"}
 	}
-	svc := start(t, append([]string{"DATABASE_URL=" + serveURL}, extra...)...)
-	c := newClient(svc.base, *soakUsers*2)
+	svc := start(t, underLoad(append([]string{"DATABASE_URL=" + serveURL}, extra...)...)...)
 
-	var reg registry
 	var st soakStats
+	began := time.Now()
+	acked := soakLoad(t, newClient(svc.base, *soakUsers*2), &st)
+	elapsed := time.Since(began)
+	rows := soakVerify(t, dsn, acked, &st)
+
+	ops := st.ops.Load()
+	fmt.Printf("soak: users=%d operations=%d (cross-user attempts %d) duration=%s ops/s=%.0f rows=%d rls=%v 5xx=%d violations=%d\n",
+		*soakUsers, ops, st.attacks.Load(), elapsed.Round(time.Millisecond), float64(ops)/elapsed.Seconds(), rows, *soakRLS,
+		st.fiveXX.Load(), st.violations.Load())
+	for _, s := range st.samples {
+		t.Error(s)
+	}
+	if st.fiveXX.Load() > 0 || st.violations.Load() > 0 {
+		t.Fatalf("%d 5xx, %d violations", st.fiveXX.Load(), st.violations.Load())
+	}
+}
+
+// soakLoad runs the users at once until each has done -soak.ops or
+// -soak.duration is up, and returns each user's last acknowledged tasks.
+func soakLoad(t *testing.T, c *client, st *soakStats) []map[int64]task {
+	var reg registry
 	acked := make([]map[int64]task, *soakUsers)
 	stopAt := time.Now().Add(*soakDuration)
-	began := time.Now()
 	var wg sync.WaitGroup
 	for u := 0; u < *soakUsers; u++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &soaker{user: fmt.Sprintf("soak-%02d", u), c: c, reg: &reg, st: &st, mine: map[int64]task{},
+			w := &soaker{user: fmt.Sprintf("soak-%02d", u), c: c, reg: &reg, st: st, mine: map[int64]task{},
 				rng: rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))}
 			w.tok = token(t, w.user)
 			for i := 0; i < *soakOps && time.Now().Before(stopAt); i++ {
@@ -116,9 +136,13 @@ func TestSoak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(began)
+	return acked
+}
 
-	// Afterwards, from the database itself.
+// soakVerify reads the database itself afterwards: every row was
+// acknowledged to its owner, and holds the last state its owner was shown.
+// It counts what differs as violations and returns the number of rows.
+func soakVerify(t *testing.T, dsn string, acked []map[int64]task, st *soakStats) int {
 	db, err := database.Open(config.Database{Driver: config.Postgres, DSN: dsn}, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +160,9 @@ func TestSoak(t *testing.T) {
 			owner[id] = fmt.Sprintf("soak-%02d", u)
 		}
 	}
+	byID := map[int64]models.Task{}
 	for _, r := range rows {
+		byID[r.ID] = r
 		want, known := owner[r.ID]
 		switch {
 		case !known:
@@ -144,10 +170,6 @@ func TestSoak(t *testing.T) {
 		case r.UserID != want:
 			st.violation("row %d belongs to %s, created by %s", r.ID, r.UserID, want)
 		}
-	}
-	byID := map[int64]models.Task{}
-	for _, r := range rows {
-		byID[r.ID] = r
 	}
 	for _, m := range acked {
 		for id, want := range m {
@@ -164,17 +186,7 @@ func TestSoak(t *testing.T) {
 	if len(rows) != expected {
 		st.violation("%d rows, %d acknowledged tasks", len(rows), expected)
 	}
-
-	ops := st.ops.Load()
-	fmt.Printf("soak: users=%d operations=%d (cross-user attempts %d) duration=%s ops/s=%.0f rows=%d rls=%v 5xx=%d violations=%d\n",
-		*soakUsers, ops, st.attacks.Load(), elapsed.Round(time.Millisecond), float64(ops)/elapsed.Seconds(), len(rows), *soakRLS,
-		st.fiveXX.Load(), st.violations.Load())
-	for _, s := range st.samples {
-		t.Error(s)
-	}
-	if st.fiveXX.Load() > 0 || st.violations.Load() > 0 {
-		t.Fatalf("%d 5xx, %d violations", st.fiveXX.Load(), st.violations.Load())
-	}
+	return len(rows)
 }
 
 // soaker is one user: one goroutine, so its own requests never overlap.
@@ -306,7 +318,7 @@ func (w *soaker) create() {
 	if keyed && w.rng.IntN(2) == 0 {
 		// A retry replays the first answer and creates nothing.
 		again := w.call("POST", w.path(""), body, headers...)
-		if again.status != 201 || string(again.body) != string(r.body) || again.header.Get("Idempotent-Replayed") != "true" {
+		if again.status != 201 || again.body != r.body || again.header.Get("Idempotent-Replayed") != "true" {
 			w.st.violation("idempotent retry: %d %s, first %s", again.status, again.body, r.body)
 		}
 	}
@@ -331,7 +343,7 @@ func (w *soaker) list() {
 		return
 	}
 	var got []task
-	if err := json.Unmarshal(r.body, &got); r.status != 200 || err != nil {
+	if err := json.Unmarshal([]byte(r.body), &got); r.status != 200 || err != nil {
 		w.st.violation("list: %d %s", r.status, r.body)
 		return
 	}
@@ -361,7 +373,7 @@ func (w *soaker) write(method, suffix string, body any, what string) {
 		return
 	}
 	r := w.call(method, w.path(fmt.Sprintf("/%d%s", mine.ID, suffix)), body)
-	if r.status == 422 && strings.Contains(string(r.body), `"due_date"`) {
+	if r.status == 422 && strings.Contains(r.body, `"due_date"`) {
 		return // a write that would leave a recurring task without a due date: refused, nothing changed
 	}
 	t, ok := w.expect(r, 200, what)
@@ -405,7 +417,7 @@ func (w *soaker) stats() {
 	if r.err != nil || r.status >= 500 {
 		return
 	}
-	if err := json.Unmarshal(r.body, &s); r.status != 200 || err != nil {
+	if err := json.Unmarshal([]byte(r.body), &s); r.status != 200 || err != nil {
 		w.st.violation("stats: %d %s", r.status, r.body)
 		return
 	}
@@ -426,7 +438,7 @@ func (w *soaker) clear() {
 	if r.err != nil || r.status >= 500 {
 		return
 	}
-	if err := json.Unmarshal(r.body, &got); r.status != 200 || err != nil {
+	if err := json.Unmarshal([]byte(r.body), &got); r.status != 200 || err != nil {
 		w.st.violation("clear: %d %s", r.status, r.body)
 		return
 	}
@@ -470,7 +482,7 @@ func (w *soaker) attack() {
 	if r.err == nil && r.status < 500 && r.status != want {
 		w.st.violation("%s %s by %s on %s's task: %d %s, want %d", v.method, path, w.user, victim, r.status, r.body, want)
 	}
-	if strings.Contains(string(r.body), victim) {
+	if strings.Contains(r.body, victim) {
 		w.st.violation("%s %s by %s shows %s's data: %s", v.method, path, w.user, victim, r.body)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package blackbox_test
 
 import (
 	"encoding/json"
@@ -20,7 +20,7 @@ import (
 // with Docker's own matcher.
 func dockerContext(t *testing.T) func(path string) bool {
 	t.Helper()
-	f, err := os.Open(".dockerignore")
+	f, err := os.Open(filepath.Join(repoRoot(t), ".dockerignore"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,12 +48,11 @@ func dockerContext(t *testing.T) func(path string) bool {
 // large or private things are not, wherever they are.
 func TestDockerignore(t *testing.T) {
 	sent := dockerContext(t)
-	root, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := repoRoot(t)
 	needed := []string{"go.mod", "go.sum"}
-	out, err := exec.Command("go", "list", "-deps", "-json", ".").Output()
+	list := exec.Command("go", "list", "-deps", "-json", ".")
+	list.Dir = root
+	out, err := list.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -118,7 +117,7 @@ func TestDockerignore(t *testing.T) {
 // comments: uncommented, its [mounts] section is valid and mounts the
 // volume the comment creates where the comment's DATABASE_URL points.
 func TestFlySQLiteVolume(t *testing.T) {
-	raw, err := os.ReadFile("fly.toml")
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "fly.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +157,14 @@ func TestFlySQLiteVolume(t *testing.T) {
 	if !ok || m.Destination == "" || !strings.HasPrefix(path, m.Destination+"/") {
 		t.Errorf("DATABASE_URL %q is not on the volume mounted at %q", database, m.Destination)
 	}
+}
+
+// repoRoot is the repository's root, the folder above this one.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
 }

@@ -1,9 +1,8 @@
-package main
+package blackbox_test
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 )
 
 // readmePath is the README whose curl session TestReadmeCurl runs.
-const readmePath = "README.md"
+const readmePath = "../README.md"
 
 // TestReadmeCurl runs the README's curl session as a newcomer would: against
 // a freshly started binary with nothing configured, with the token its
@@ -37,12 +36,11 @@ func TestReadmeCurl(t *testing.T) {
 		t.Fatalf("the block has %d curl calls; is it still the curl session?\n%s", len(lines), block)
 	}
 
-	bin := binary(t)
-	port := freePort(t)
-	_, stderr := start(t, bin, "PORT="+port)
-	token := bannerToken(t, stderr)
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
-	waitHealthy(t, "http://127.0.0.1:"+port)
+	// As `go run .` starts on a newcomer's machine: no secret, no database.
+	svc := launch(t, spec{noSecret: true})
+	svc.ready()
+	token := bannerToken(t, svc)
+	port := svc.port
 
 	script := block
 	for _, want := range []string{"\nTOKEN=", "http://localhost:8000"} {
@@ -124,21 +122,16 @@ func readmeBlock(t *testing.T, heading string) string {
 	return block
 }
 
-// bannerToken reads the start-up output up to its curl lines and returns
-// the token they carry.
-func bannerToken(t *testing.T, stderr interface{ ReadString(byte) (string, error) }) string {
+// bannerToken returns the token the development welcome's curl lines
+// carry, waiting for the welcome to be written.
+func bannerToken(t *testing.T, svc *service) string {
 	t.Helper()
-	var banner strings.Builder
-	for {
-		line, err := stderr.ReadString('\n')
-		banner.WriteString(line)
-		if err != nil {
-			t.Fatalf("start-up output ended without a curl line: %v\n%s", err, banner.String())
-		}
-		if m := regexp.MustCompile(`Bearer (eyJ[A-Za-z0-9_.-]+)`).FindStringSubmatch(line); m != nil {
-			return m[1]
-		}
+	bearer := regexp.MustCompile(`Bearer (eyJ[A-Za-z0-9_.-]+)`)
+	var m []string
+	if !eventually(10*time.Second, func() bool { m = bearer.FindStringSubmatch(svc.stderr.String()); return m != nil }) {
+		t.Fatalf("the start-up output has no curl line with a token:\n%s", svc.stderr.String())
 	}
+	return m[1]
 }
 
 // curlLine is one line of the block that calls curl, with the statuses its

@@ -1,17 +1,15 @@
-package main
+package blackbox_test
 
 import (
 	"bufio"
 	"debug/elf"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +21,7 @@ import (
 // comments dropped.
 func dockerfile(t *testing.T) []string {
 	t.Helper()
-	raw, err := os.ReadFile("Dockerfile")
+	raw, err := os.ReadFile("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +92,19 @@ func TestDockerfile(t *testing.T) {
 // checks what Docker cannot be run here to check: that it is static, knows
 // its version, serves, answers its own healthcheck and stops on SIGTERM.
 func TestDockerBuild(t *testing.T) {
+	bin := dockerBuild(t)
+	checkStatic(t, bin)
+	if r := runOnce(t, spec{bin: bin, args: []string{"version"}}, 20*time.Second); r.err != nil ||
+		!strings.Contains(r.stdout, "v9.8.7-test") || !strings.Contains(r.stdout, "0123abcd") {
+		t.Errorf("version: %v %q", r.err, r.stdout)
+	}
+	checkAsContainer(t, bin)
+}
+
+// dockerBuild runs the Dockerfile's go build line here, with VERSION and
+// COMMIT set, and returns the binary it wrote.
+func dockerBuild(t *testing.T) string {
+	t.Helper()
 	var build string
 	for _, ins := range dockerfile(t) {
 		if strings.HasPrefix(ins, "RUN ") && strings.Contains(ins, "go build") {
@@ -105,16 +116,23 @@ func TestDockerBuild(t *testing.T) {
 	}
 	out := t.TempDir()
 	cmd := exec.Command("sh", "-c", strings.Replace(build, "/out/", out+"/", 1))
+	cmd.Dir = ".." // the build context: COPY . . puts the module root there
 	cmd.Env = append(os.Environ(), "VERSION=v9.8.7-test", "COMMIT=0123abcd")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", build, err, b)
 	}
-	bin := filepath.Join(out, "todo-api")
+	return filepath.Join(out, "todo-api")
+}
 
+// checkStatic: no dynamic loader, no shared libraries; distroless static
+// has neither.
+func checkStatic(t *testing.T, bin string) {
+	t.Helper()
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			t.Error("the binary asks for a dynamic loader; distroless static has none")
@@ -123,46 +141,42 @@ func TestDockerBuild(t *testing.T) {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Errorf("the binary links %v", libs)
 	}
-	f.Close()
+}
 
-	v, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.Contains(string(v), "v9.8.7-test") || !strings.Contains(string(v), "0123abcd") {
-		t.Errorf("version: %v %q", err, v)
-	}
-
-	// As the container runs it: production, env only, metrics on their own port.
+// checkAsContainer runs bin as the container does: production, env only,
+// metrics and the profiler on their own ports, the healthcheck command
+// against it, JSON logs, SIGTERM.
+func checkAsContainer(t *testing.T, bin string) {
+	t.Helper()
 	metricsPort, pprofPort := freePort(t), freePort(t)
 	database := "DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "todo.db")
-	in := launch(t, bin, "APP_ENV=production", database, "METRICS_ADDR=127.0.0.1:"+metricsPort, "PPROF_ADDR=127.0.0.1:"+pprofPort)
+	in := launch(t, spec{bin: bin, env: []string{"APP_ENV=production", database, "METRICS_ADDR=127.0.0.1:" + metricsPort, "PPROF_ADDR=127.0.0.1:" + pprofPort}})
 	in.ready()
-	port := strings.TrimPrefix(in.base, "http://127.0.0.1:")
-	check := exec.Command(bin, "healthcheck")
-	check.Dir = t.TempDir()
-	check.Env = []string{"PORT=" + port, "APP_ENV=production", "BETTER_AUTH_SECRET=" + testSecret, database}
-	if b, err := check.CombinedOutput(); err != nil {
-		t.Errorf("healthcheck against a live instance: %v %s", err, b)
+	check := spec{bin: bin, args: []string{"healthcheck"}, env: []string{"PORT=" + in.port, "APP_ENV=production", database}}
+	if r := runOnce(t, check, 20*time.Second); r.err != nil {
+		t.Errorf("healthcheck against a live instance: %v %s", r.err, r.output)
 	}
-	if r, err := do(http.DefaultClient, "GET", in.base+"/metrics", "", ""); err != nil || r.status != 404 {
-		t.Errorf("/metrics on the public port with METRICS_ADDR set: %v %d", err, r.status)
+	if r := in.do("GET", "/metrics", "", nil); r.err != nil || r.status != 404 {
+		t.Errorf("/metrics on the public port with METRICS_ADDR set: %v %d", r.err, r.status)
 	}
-	r, err := do(http.DefaultClient, "GET", "http://127.0.0.1:"+metricsPort+"/metrics", "", "")
-	if err != nil || r.status != 200 || !strings.Contains(r.body, `todo_api_build_info{commit="0123abcd",goversion=`) ||
+	r := newClient("http://127.0.0.1:"+metricsPort, 1).do("GET", "/metrics", "", nil)
+	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `todo_api_build_info{commit="0123abcd",goversion=`) ||
 		!strings.Contains(r.body, `version="v9.8.7-test"} 1`) {
-		t.Errorf("/metrics on METRICS_ADDR: %v %d\n%s", err, r.status, r.body)
+		t.Errorf("/metrics on METRICS_ADDR: %v %d\n%s", r.err, r.status, r.body)
 	}
 	// The profiler only where PPROF_ADDR says.
-	if r, err := do(http.DefaultClient, "GET", "http://127.0.0.1:"+pprofPort+"/debug/pprof/", "", ""); err != nil || r.status != 200 ||
+	if r := newClient("http://127.0.0.1:"+pprofPort, 1).do("GET", "/debug/pprof/", "", nil); r.err != nil || r.status != 200 ||
 		!strings.Contains(r.body, "goroutine") {
-		t.Errorf("/debug/pprof/ on PPROF_ADDR: %v %d", err, r.status)
+		t.Errorf("/debug/pprof/ on PPROF_ADDR: %v %d", r.err, r.status)
 	}
-	if r, err := do(http.DefaultClient, "GET", in.base+"/debug/pprof/", "", ""); err != nil || r.status != 404 {
-		t.Errorf("/debug/pprof/ on the public port: %v %d", err, r.status)
+	if r := in.do("GET", "/debug/pprof/", "", nil); r.err != nil || r.status != 404 {
+		t.Errorf("/debug/pprof/ on the public port: %v %d", r.err, r.status)
 	}
-	if err := in.signal(syscall.SIGTERM, 15*time.Second); err != nil {
+	if err := in.stop(); err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
-	if b, err := check.CombinedOutput(); err == nil {
-		t.Errorf("healthcheck passed with nothing listening: %s", b)
+	if r := runOnce(t, check, 20*time.Second); r.err == nil {
+		t.Errorf("healthcheck passed with nothing listening: %s", r.output)
 	}
 
 	// Logs are JSON lines when not on a terminal.
@@ -175,9 +189,8 @@ func TestDockerBuild(t *testing.T) {
 }
 
 func TestLogFormatText(t *testing.T) {
-	in := launch(t, binary(t), "LOG_FORMAT=text")
-	in.ready()
-	if err := in.signal(syscall.SIGTERM, 15*time.Second); err != nil {
+	in := start(t, "LOG_FORMAT=text")
+	if err := in.stop(); err != nil {
 		t.Fatal(err)
 	}
 	if !regexp.MustCompile(`(?m)^time=\S+ level=INFO msg=request method=GET route=/readyz status=200 `).MatchString(in.out.String()) {
@@ -210,7 +223,7 @@ func TestFlyToml(t *testing.T) {
 			Path string `toml:"path"`
 		} `toml:"metrics"`
 	}
-	md, err := toml.DecodeFile("fly.toml", &fly)
+	md, err := toml.DecodeFile("../fly.toml", &fly)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +268,7 @@ func TestFlyToml(t *testing.T) {
 }
 
 func TestRenderYaml(t *testing.T) {
-	raw, err := os.ReadFile("render.yaml")
+	raw, err := os.ReadFile("../render.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +297,7 @@ func TestRenderYaml(t *testing.T) {
 	if s.Type != "web" || s.Name == "" || s.Runtime != "docker" || s.HealthCheckPath != "/healthz" {
 		t.Errorf("service %+v", s)
 	}
-	if _, err := os.Stat(s.DockerfilePath); err != nil {
+	if _, err := os.Stat(filepath.Join("..", s.DockerfilePath)); err != nil {
 		t.Errorf("dockerfilePath: %v", err)
 	}
 	vars := map[string]int{}

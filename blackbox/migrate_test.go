@@ -1,4 +1,4 @@
-package main
+package blackbox_test
 
 import (
 	"database/sql"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", to count what the migrations made
 
 	"todo-api/internal/testpg"
 )
@@ -17,7 +19,6 @@ import (
 // direct URL, as on Neon (the others through DATABASE_URL, which in the
 // pooled test pass leads through PgBouncer in transaction mode).
 func TestConcurrentStartup(t *testing.T) {
-	bin := binary(t)
 	dsn := testpg.NewDatabase(t)
 	direct := directURL(t, dsn, testpg.AdminURL(t))
 	envs := [][]string{
@@ -26,16 +27,16 @@ func TestConcurrentStartup(t *testing.T) {
 		{"DATABASE_URL=" + dsn, "DATABASE_MIGRATION_URL=" + direct},
 	}
 	// Started back to back, within milliseconds: their migrations overlap.
-	instances := make([]*instance, len(envs))
+	instances := make([]*service, len(envs))
 	for i, env := range envs {
-		instances[i] = launch(t, bin, env...)
+		instances[i] = launch(t, spec{env: env})
 	}
 	for i, in := range instances {
 		in.ready()
 		user := fmt.Sprintf("user-%d", i)
-		r, err := do(http.DefaultClient, "POST", in.base+"/api/"+user+"/tasks", token(t, user), mustJSONTitle("from instance "+fmt.Sprint(i)))
-		if err != nil || r.status != http.StatusCreated {
-			t.Errorf("instance %d create: %v %+v", i, err, r)
+		r := in.do("POST", "/api/"+user+"/tasks", token(t, user), titleBody("from instance "+fmt.Sprint(i)))
+		if r.err != nil || r.status != http.StatusCreated {
+			t.Errorf("instance %d create: %v %+v", i, r.err, r)
 		}
 		if !strings.Contains(in.out.String(), `"msg":"database migrated"`) {
 			t.Errorf("instance %d did not log its migration", i)
