@@ -50,12 +50,10 @@ func openPostgres(dsn, execMode string, rowLevelSecurity bool) (*sql.DB, error) 
 	cc.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &cancelOnDone{conn: c}
 	}
-	if rowLevelSecurity {
-		// Each user-scoped statement goes out in one batch with set_config
-		// (see rls.go).
-		return sql.OpenDB(rlsConnector{stdlib.GetConnector(*cc)}), nil
-	}
-	return stdlib.OpenDB(*cc), nil
+	// A transaction's BEGIN goes out with its first statement and, with
+	// row-level security, each user-scoped statement with its set_config
+	// (rls.go).
+	return sql.OpenDB(rlsConnector{Connector: stdlib.GetConnector(*cc), rls: rowLevelSecurity}), nil
 }
 
 // cancelGrace bounds the cancel request, and the wait for a query that a

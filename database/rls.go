@@ -80,8 +80,13 @@ func (s scope) setting() (string, []any) {
 	return setUserSQL, []any{s.user}
 }
 
-// rlsConnector hands database/sql connections that set app.user_id.
-type rlsConnector struct{ driver.Connector }
+// rlsConnector hands out database/sql connections that send a statement's
+// preliminaries in its own round trip: with row-level security, the
+// set_config of its user; in a transaction, the deferred BEGIN.
+type rlsConnector struct {
+	driver.Connector
+	rls bool // set app.user_id for every scoped statement
+}
 
 // Connect wraps a new pgx connection.
 func (c rlsConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -89,28 +94,45 @@ func (c rlsConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rlsConn{Conn: conn.(*stdlib.Conn)}, nil
+	return &rlsConn{Conn: conn.(*stdlib.Conn), rls: c.rls}, nil
 }
 
-// rlsConn is a pgx database/sql connection that runs each statement for a
-// user in one batch with set_config. database/sql never uses a connection
-// from two goroutines at once, so its fields need no lock.
+// rlsConn is a pgx database/sql connection that pipelines. database/sql
+// never uses a connection from two goroutines at once, so its fields need
+// no lock.
 type rlsConn struct {
 	*stdlib.Conn
-	// txScope is what an open explicit transaction was begun for; the
-	// zero scope outside one, or in one begun without a scope.
+	rls bool
+	// txScope is what an open explicit transaction set app.user_id for; the
+	// zero scope outside one, or in one that has not set it.
 	txScope scope
 	inTx    bool
+	// beginPending: a transaction has begun for database/sql, but its BEGIN
+	// has not been sent yet; it goes out with the first statement, so that
+	// a transaction costs one round trip more than its statements (the
+	// COMMIT), not two. A transaction that runs no statement sends nothing.
+	beginPending bool
+}
+
+// queued is a statement sent ahead of another in the same round trip.
+type queued struct {
+	sql  string
+	args []any
 }
 
 // ExecContext runs an INSERT, UPDATE or DELETE without RETURNING.
 func (c *rlsConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	sc, ok := c.needsBatch(ctx)
-	if !ok {
+	pre := c.prefix(ctx)
+	if len(pre) == 0 {
 		return c.Conn.ExecContext(ctx, query, args)
 	}
-	br := c.Conn.Conn().SendBatch(ctx, scopedBatch(sc, query, args))
-	_, err := br.Exec()
+	br := c.Conn.Conn().SendBatch(ctx, batchOf(pre, query, args))
+	var err error
+	for range pre {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
 	var tag pgconn.CommandTag
 	if err == nil {
 		tag, err = br.Exec()
@@ -126,14 +148,16 @@ func (c *rlsConn) ExecContext(ctx context.Context, query string, args []driver.N
 
 // QueryContext runs a SELECT, or a write with RETURNING.
 func (c *rlsConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	sc, ok := c.needsBatch(ctx)
-	if !ok {
+	pre := c.prefix(ctx)
+	if len(pre) == 0 {
 		return c.Conn.QueryContext(ctx, query, args)
 	}
-	br := c.Conn.Conn().SendBatch(ctx, scopedBatch(sc, query, args))
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return nil, retryable(err)
+	br := c.Conn.Conn().SendBatch(ctx, batchOf(pre, query, args))
+	for range pre {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, retryable(err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -151,30 +175,43 @@ func (c *rlsConn) QueryContext(ctx context.Context, query string, args []driver.
 	return &rlsRows{rows: rows, batch: br, typeMap: c.Conn.Conn().TypeMap(), preloaded: true, more: more}, nil
 }
 
-// needsBatch says whether a statement must put its scope into effect first,
-// and which: outside a transaction, every scoped statement; inside one, only
-// a statement for another scope than the transaction was begun for (never
-// done by Store, which binds a transaction to one user; set_config inside
-// a transaction lasts until its end).
-func (c *rlsConn) needsBatch(ctx context.Context) (scope, bool) {
-	sc, ok := scopeOf(ctx)
-	if !ok || (c.inTx && c.txScope == sc) {
-		return scope{}, false
+// prefix is what must go out before a statement, in its round trip: a
+// pending BEGIN (and with row-level security the transaction's set_config),
+// or outside a transaction the statement's own set_config. Inside a
+// transaction a statement for another scope than the one set (never done by
+// Store, which binds a transaction to one user) sets it first on its own;
+// set_config inside a transaction lasts until its end.
+func (c *rlsConn) prefix(ctx context.Context) []queued {
+	sc, scoped := scopeOf(ctx)
+	scoped = scoped && c.rls
+	if c.beginPending {
+		c.beginPending = false
+		pre := []queued{{sql: "begin"}}
+		if scoped {
+			query, args := sc.setting()
+			pre = append(pre, queued{sql: query, args: args})
+			c.txScope = sc
+		}
+		return pre
 	}
+	if !scoped || (c.inTx && c.txScope == sc) {
+		return nil
+	}
+	query, args := sc.setting()
 	if c.inTx {
-		query, args := sc.setting()
 		if _, err := c.Conn.Conn().Exec(ctx, query, args...); err == nil {
 			c.txScope = sc
 		}
-		return scope{}, false // an error aborted the transaction: the statement fails
+		return nil // an error aborted the transaction: the statement fails
 	}
-	return sc, true
+	return []queued{{sql: query, args: args}}
 }
 
-func scopedBatch(sc scope, query string, args []driver.NamedValue) *pgx.Batch {
+func batchOf(pre []queued, query string, args []driver.NamedValue) *pgx.Batch {
 	b := &pgx.Batch{}
-	set, setArgs := sc.setting()
-	b.Queue(set, setArgs...)
+	for _, q := range pre {
+		b.Queue(q.sql, q.args...)
+	}
 	vals := make([]any, len(args))
 	for i, a := range args {
 		vals[i] = a.Value
@@ -192,11 +229,10 @@ func retryable(err error) error {
 	return err
 }
 
-// BeginTx starts a transaction; for a user, with app.user_id set in the same
-// round trip (BEGIN and set_config in one batch).
+// BeginTx starts a transaction. One of the default kind sends nothing yet:
+// its BEGIN goes out with its first statement (see beginPending).
 func (c *rlsConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	sc, ok := scopeOf(ctx)
-	if !ok || opts.Isolation != driver.IsolationLevel(sql.LevelDefault) || opts.ReadOnly {
+	if opts.Isolation != driver.IsolationLevel(sql.LevelDefault) || opts.ReadOnly {
 		tx, err := c.Conn.BeginTx(ctx, opts)
 		if err != nil {
 			return nil, err
@@ -204,37 +240,20 @@ func (c *rlsConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx
 		c.inTx = true
 		return &rlsTx{conn: c, ctx: ctx, inner: tx}, nil
 	}
-	b := &pgx.Batch{}
-	b.Queue("begin")
-	set, setArgs := sc.setting()
-	b.Queue(set, setArgs...)
-	br := c.Conn.Conn().SendBatch(ctx, b)
-	_, err := br.Exec()
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		if c.Conn.Conn().PgConn().TxStatus() != 'I' {
-			_, _ = c.Conn.Conn().Exec(context.WithoutCancel(ctx), "rollback")
-		}
-		return nil, retryable(err)
-	}
-	c.inTx, c.txScope = true, sc
+	c.inTx, c.beginPending, c.txScope = true, true, scope{}
 	return &rlsTx{conn: c, ctx: ctx}, nil
 }
 
 // rlsTx ends a transaction begun by BeginTx: inner's when pgx began it,
-// otherwise with COMMIT or ROLLBACK as pgx's own transaction would.
+// otherwise with COMMIT or ROLLBACK as pgx's own transaction would, or
+// with nothing when its BEGIN was never sent.
 type rlsTx struct {
 	conn  *rlsConn
 	ctx   context.Context
 	inner driver.Tx
 }
 
-func (t *rlsTx) end() { t.conn.inTx, t.conn.txScope = false, scope{} }
+func (t *rlsTx) end() { t.conn.inTx, t.conn.beginPending, t.conn.txScope = false, false, scope{} }
 
 // Commit commits; a transaction that failed meanwhile answers ROLLBACK to
 // COMMIT, which is an error, as in pgx.
@@ -242,6 +261,9 @@ func (t *rlsTx) Commit() error {
 	defer t.end()
 	if t.inner != nil {
 		return t.inner.Commit()
+	}
+	if t.conn.beginPending {
+		return nil
 	}
 	pc := t.conn.Conn.Conn()
 	tag, err := pc.Exec(t.ctx, "commit")
@@ -262,6 +284,9 @@ func (t *rlsTx) Rollback() error {
 	defer t.end()
 	if t.inner != nil {
 		return t.inner.Rollback()
+	}
+	if t.conn.beginPending {
+		return nil
 	}
 	pc := t.conn.Conn.Conn()
 	if _, err := pc.Exec(t.ctx, "rollback"); err != nil {
