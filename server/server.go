@@ -23,16 +23,6 @@ import (
 	"todo-api/ratelimit"
 )
 
-// BodyLimit is the largest request body accepted (413 above it).
-const BodyLimit = 64 * 1024
-
-// readLimit is where the HTTP server itself stops reading a body. Bodies
-// between BodyLimit and readLimit are read in full and refused by
-// limitBody, so the client reliably receives the 413; above readLimit the
-// server answers 413 and closes the connection unread, which a client still
-// sending may see as a connection reset.
-const readLimit = 1024 * 1024
-
 // HeaderLimit bounds the request line and headers (431 above it).
 const HeaderLimit = 16 * 1024
 
@@ -60,7 +50,8 @@ func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
 		AppName:               "todo-api",
 		ErrorHandler:          problem.Handler(d.Log, database.Classify),
-		BodyLimit:             readLimit,
+		BodyLimit:             BodyLimit,
+		StreamRequestBody:     true, // see body.go
 		ReadBufferSize:        HeaderLimit,
 		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
 		WriteTimeout:          orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
@@ -80,7 +71,6 @@ func New(d Deps) *fiber.App {
 	app.Use(middleware.AccessLog(d.Log, d.Metrics))
 	// A panicking handler becomes a logged 500 instead of a dead process.
 	app.Use(recover.New())
-	app.Use(limitBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 		AllowMethods:  "GET,POST,PUT,PATCH,DELETE,OPTIONS",
@@ -88,6 +78,8 @@ func New(d Deps) *fiber.App {
 		ExposeHeaders: "ETag,Location,X-Total-Count,Link,X-Request-ID,Retry-After,Idempotent-Replayed,RateLimit-Limit,RateLimit-Remaining,RateLimit-Reset,RateLimit-Policy",
 		MaxAge:        600,
 	}))
+	// After CORS, so that a browser may read the 413 or 415.
+	app.Use(limitBody)
 	if t := d.Config.Database.Timeout; t > 0 {
 		app.Use(middleware.Deadline(t))
 	}
@@ -108,7 +100,7 @@ func New(d Deps) *fiber.App {
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
 	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock)
-	api := app.Group("/api", d.Verifier.Authenticate(), perUser)
+	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
@@ -123,15 +115,8 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 
 	answerUnknownMethods(app, d.Log, d.Metrics)
+	app.Server().Handler = finishBody(app.Server().Handler)
 	return app
-}
-
-// limitBody refuses bodies over BodyLimit; see readLimit.
-func limitBody(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > BodyLimit {
-		return fiber.ErrRequestEntityTooLarge
-	}
-	return c.Next()
 }
 
 // orDefault is d, or def when d is unset (tests build Config by hand).
