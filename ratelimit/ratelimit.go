@@ -11,23 +11,25 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // shardCount spreads keys over independently locked maps so concurrent
 // requests from different users rarely wait for each other.
 const shardCount = 64
 
-// DefaultMaxKeys bounds the buckets held at once (about 10 MB at most).
+// DefaultMaxKeys bounds the buckets held at once (about 16 MB at most).
 const DefaultMaxKeys = 100_000
 
 // sweepEvery is how often a shard drops the buckets that have refilled.
 const sweepEvery = time.Minute
 
-// Limiter hands out tokens from per-key buckets that hold up to burst tokens
-// and refill at rate tokens per second.
+// Limiter hands out tokens from per-key buckets (x/time/rate limiters) that
+// hold up to burst tokens and refill at rate tokens per second.
 type Limiter struct {
-	rate        float64
-	burst       float64
+	rate        rate.Limit
+	burst       int
 	now         func() time.Time
 	maxPerShard int
 	seed        maphash.Seed
@@ -36,13 +38,8 @@ type Limiter struct {
 
 type shard struct {
 	mu        sync.Mutex
-	buckets   map[string]*bucket
+	buckets   map[string]*rate.Limiter
 	lastSweep time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
 }
 
 // Decision is the outcome of one Take, with what the RateLimit-* headers say.
@@ -62,25 +59,23 @@ type Decision struct {
 // bursts of up to burst requests. now is the clock (time.Now in main).
 func New(perMinute, burst int, now func() time.Time) *Limiter {
 	l := &Limiter{
-		rate:        float64(perMinute) / 60,
-		burst:       float64(burst),
+		rate:        rate.Limit(float64(perMinute) / 60),
+		burst:       burst,
 		now:         now,
 		maxPerShard: DefaultMaxKeys / shardCount,
 		seed:        maphash.MakeSeed(),
 	}
 	for i := range l.shards {
-		l.shards[i].buckets = make(map[string]*bucket)
+		l.shards[i].buckets = make(map[string]*rate.Limiter)
 	}
 	return l
 }
 
 // Burst is the bucket size, the RateLimit-Limit a client sees.
-func (l *Limiter) Burst() int { return int(l.burst) }
+func (l *Limiter) Burst() int { return l.burst }
 
 // Window is the time an empty bucket takes to fill, the w of RateLimit-Policy.
-func (l *Limiter) Window() time.Duration {
-	return time.Duration(l.burst / l.rate * float64(time.Second))
-}
+func (l *Limiter) Window() time.Duration { return l.timeFor(float64(l.burst)) }
 
 // Take spends one token of key's bucket if it has one.
 func (l *Limiter) Take(key string) Decision {
@@ -92,21 +87,17 @@ func (l *Limiter) Take(key string) Decision {
 	b, ok := s.buckets[key]
 	if !ok {
 		l.makeRoom(s, now)
+		b = rate.NewLimiter(l.rate, l.burst)
 		// The key may point into a request buffer the server reuses.
-		b = &bucket{tokens: l.burst, last: now}
 		s.buckets[strings.Clone(key)] = b
 	}
-	l.refill(b, now)
-
-	d := Decision{Limit: int(l.burst)}
-	if b.tokens >= 1 {
-		b.tokens--
-		d.Allowed = true
-	} else {
-		d.RetryAfter = l.timeFor(1 - b.tokens)
+	d := Decision{Limit: l.burst, Allowed: b.AllowN(now, 1)}
+	tokens := b.TokensAt(now)
+	if !d.Allowed {
+		d.RetryAfter = l.timeFor(1 - tokens)
 	}
-	d.Remaining = int(math.Floor(b.tokens))
-	d.Reset = l.timeFor(l.burst - b.tokens)
+	d.Remaining = int(math.Floor(tokens))
+	d.Reset = l.timeFor(float64(l.burst) - tokens)
 	return d
 }
 
@@ -114,19 +105,12 @@ func (l *Limiter) shardIndex(key string) uint64 {
 	return maphash.String(l.seed, key) % shardCount
 }
 
-func (l *Limiter) refill(b *bucket, now time.Time) {
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
-		b.last = now
-	}
-}
-
-// timeFor is how long the bucket takes to gain tokens.
+// timeFor is how long a bucket takes to gain tokens.
 func (l *Limiter) timeFor(tokens float64) time.Duration {
 	if tokens <= 0 {
 		return 0
 	}
-	return time.Duration(tokens / l.rate * float64(time.Second))
+	return time.Duration(tokens / float64(l.rate) * float64(time.Second))
 }
 
 // makeRoom keeps memory bounded: a bucket that has refilled is the same as
@@ -137,7 +121,7 @@ func (l *Limiter) makeRoom(s *shard, now time.Time) {
 	if now.Sub(s.lastSweep) >= sweepEvery || len(s.buckets) >= l.maxPerShard {
 		s.lastSweep = now
 		for k, b := range s.buckets {
-			if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			if b.TokensAt(now) >= float64(l.burst) {
 				delete(s.buckets, k)
 			}
 		}
