@@ -53,6 +53,12 @@ type HTTP struct {
 	// ProxyHeader names the header in which the platform's proxy passes the
 	// client's address (Fly-Client-IP on Fly.io); empty means the peer address.
 	ProxyHeader string
+	// ProxyHops is how many proxies in front of the service append an
+	// address to ProxyHeader: the client's address is that many entries from
+	// the right, since whatever stands further left the client may have
+	// written itself (2 on Render, where Cloudflare and Render's proxy each
+	// append one to X-Forwarded-For).
+	ProxyHops int
 }
 
 // RateLimit is the per-user (per-IP when anonymous) token bucket.
@@ -99,6 +105,13 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", 120*time.Second, fail)
 	h.ShutdownTimeout = duration(get, "SHUTDOWN_TIMEOUT", 10*time.Second, fail)
 	h.ProxyHeader = get("PROXY_HEADER", "")
+	h.ProxyHops = count(get, "PROXY_HOPS", 1, fail)
+	switch {
+	case h.ProxyHops < 1:
+		fail(errors.New("PROXY_HOPS must be at least 1: the number of proxies that append to PROXY_HEADER"))
+	case h.ProxyHeader == "" && get("PROXY_HOPS", "") != "":
+		fail(errors.New("PROXY_HOPS only applies when PROXY_HEADER is set"))
+	}
 
 	cfg.RateLimit.PerMinute = count(get, "RATE_LIMIT_PER_MINUTE", 1200, fail)
 	cfg.RateLimit.Burst = count(get, "RATE_LIMIT_BURST", cfg.RateLimit.PerMinute, fail)

@@ -1,8 +1,8 @@
-// Package ratelimit keeps one token bucket per key (a user id, a client IP)
-// in this process's memory. Each instance of the service counts on its own:
-// behind a load balancer with n instances a client may get up to n times the
-// configured rate. That is the price of needing no shared store, and it
-// still stops a runaway client from taking an instance down.
+// Package ratelimit keeps one token bucket per key (a user id, a client
+// address) in this process's memory. Each instance of the service counts on
+// its own: behind a load balancer with n instances a client may get up to n
+// times the configured rate. That is the price of needing no shared store,
+// and it still stops a runaway client from taking an instance down.
 package ratelimit
 
 import (
@@ -19,11 +19,15 @@ import (
 // requests from different users rarely wait for each other.
 const shardCount = 64
 
-// DefaultMaxKeys bounds the buckets held at once (about 16 MB at most).
-const DefaultMaxKeys = 100_000
+// DefaultMaxKeys bounds the buckets one Limiter holds at once (about 8 MB).
+const DefaultMaxKeys = 50_000
 
 // sweepEvery is how often a shard drops the buckets that have refilled.
 const sweepEvery = time.Minute
+
+// evictSample is how many buckets a full shard looks at to choose the one
+// to drop.
+const evictSample = 8
 
 // Limiter hands out tokens from per-key buckets (x/time/rate limiters) that
 // hold up to burst tokens and refill at rate tokens per second.
@@ -56,13 +60,19 @@ type Decision struct {
 }
 
 // New returns a limiter allowing perMinute requests a minute per key, with
-// bursts of up to burst requests. now is the clock (time.Now in main).
+// bursts of up to burst requests, holding at most DefaultMaxKeys buckets.
+// now is the clock (time.Now in main).
 func New(perMinute, burst int, now func() time.Time) *Limiter {
+	return NewBounded(perMinute, burst, DefaultMaxKeys, now)
+}
+
+// NewBounded is New holding at most about maxKeys buckets.
+func NewBounded(perMinute, burst, maxKeys int, now func() time.Time) *Limiter {
 	l := &Limiter{
 		rate:        rate.Limit(float64(perMinute) / 60),
 		burst:       burst,
 		now:         now,
-		maxPerShard: DefaultMaxKeys / shardCount,
+		maxPerShard: max(1, maxKeys/shardCount),
 		seed:        maphash.MakeSeed(),
 	}
 	for i := range l.shards {
@@ -113,12 +123,14 @@ func (l *Limiter) timeFor(tokens float64) time.Duration {
 	return time.Duration(tokens / float64(l.rate) * float64(time.Second))
 }
 
-// makeRoom keeps memory bounded: a bucket that has refilled is the same as
-// no bucket, so dropping it loses nothing; if the shard is still full (many
-// keys busy at once, as under a flood of forged IPs), an arbitrary bucket
-// goes, which can only make the limiter more lenient, never stricter.
+// makeRoom keeps memory bounded. A bucket that has refilled is the same as
+// no bucket, so dropping it loses nothing; once a minute a shard drops all
+// of those. If the shard is still full (many keys busy at once, as under a
+// flood of addresses), the fullest of a few buckets goes: an exhausted one
+// only when every one looked at is exhausted, so that a flood of new keys
+// does not hand a limited client a fresh burst.
 func (l *Limiter) makeRoom(s *shard, now time.Time) {
-	if now.Sub(s.lastSweep) >= sweepEvery || len(s.buckets) >= l.maxPerShard {
+	if now.Sub(s.lastSweep) >= sweepEvery {
 		s.lastSweep = now
 		for k, b := range s.buckets {
 			if b.TokensAt(now) >= float64(l.burst) {
@@ -126,12 +138,19 @@ func (l *Limiter) makeRoom(s *shard, now time.Time) {
 			}
 		}
 	}
-	for k := range s.buckets {
-		if len(s.buckets) < l.maxPerShard {
+	if len(s.buckets) < l.maxPerShard {
+		return
+	}
+	victim, most, seen := "", -1.0, 0
+	for k, b := range s.buckets { // in random order
+		if t := b.TokensAt(now); t > most {
+			victim, most = k, t
+		}
+		if seen++; seen == evictSample || most >= float64(l.burst) {
 			break
 		}
-		delete(s.buckets, k)
 	}
+	delete(s.buckets, victim)
 }
 
 // Len is the number of buckets held.

@@ -56,8 +56,6 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
 		WriteTimeout:          orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
 		IdleTimeout:           orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
-		ProxyHeader:           d.Config.HTTP.ProxyHeader,
-		EnableIPValidation:    true, // a proxy header that is not an IP falls back to the peer address
 		CaseSensitive:         true,
 		UnescapePath:          true, // so /api/a%7Cb/tasks matches the user "a|b"
 		DisableStartupMessage: true,
@@ -85,8 +83,11 @@ func New(d Deps) *fiber.App {
 	}
 	perUser := func(c *fiber.Ctx) error { return c.Next() }
 	if rl := d.Config.RateLimit; rl.PerMinute > 0 {
-		limits := middleware.NewRateLimit(ratelimit.New(rl.PerMinute, rl.Burst, d.Clock), d.Metrics,
-			"/healthz", "/readyz", "/metrics")
+		// Not Fiber's ProxyHeader, whose c.IP() is the left-most entry of
+		// X-Forwarded-For: the one the client wrote itself.
+		client := middleware.ClientAddress{Header: d.Config.HTTP.ProxyHeader, Hops: d.Config.HTTP.ProxyHops}
+		limits := middleware.NewRateLimit(ratelimit.New(rl.PerMinute, rl.Burst, d.Clock), ratelimit.New(rl.PerMinute, rl.Burst, d.Clock),
+			client, d.Metrics, "/healthz", "/readyz", "/metrics")
 		app.Use(limits.Anonymous)
 		perUser = limits.PerUser
 	}
