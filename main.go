@@ -142,7 +142,7 @@ func serve(cfg config.Config, clock database.Clock, stdout, stderr io.Writer) er
 	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
-	ln, err := server.Listen(addr)
+	ln, err := server.Listen(addr, cfg.HTTP.MaxConnsPerIP)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}

@@ -46,7 +46,10 @@ type HTTP struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing one response.
 	WriteTimeout time.Duration
-	// IdleTimeout closes keep-alive connections that send nothing.
+	// IdleTimeout closes keep-alive connections that send nothing: 30 s by
+	// default, 120 s behind a proxy (ProxyHeader set), which must close a
+	// pooled connection before the service does or it answers a request
+	// with 502 when the two close at once.
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests after SIGTERM.
 	ShutdownTimeout time.Duration
@@ -59,6 +62,11 @@ type HTTP struct {
 	// written itself (2 on Render, where Cloudflare and Render's proxy each
 	// append one to X-Forwarded-For).
 	ProxyHops int
+	// MaxConnsPerIP caps the connections one client address (an IPv6 /64)
+	// holds open at once; 0 turns the cap off. 64 by default, off behind a
+	// proxy, where every connection comes from the proxy and the platform
+	// caps them (fly.toml's hard_limit).
+	MaxConnsPerIP int
 }
 
 // RateLimit is the per-user (per-IP when anonymous) token bucket.
@@ -102,9 +110,14 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	h := &cfg.HTTP
 	h.ReadTimeout = duration(get, "HTTP_READ_TIMEOUT", 10*time.Second, fail)
 	h.WriteTimeout = duration(get, "HTTP_WRITE_TIMEOUT", 30*time.Second, fail)
-	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", 120*time.Second, fail)
 	h.ShutdownTimeout = duration(get, "SHUTDOWN_TIMEOUT", 10*time.Second, fail)
 	h.ProxyHeader = get("PROXY_HEADER", "")
+	idle, conns := 30*time.Second, 64
+	if h.ProxyHeader != "" {
+		idle, conns = 120*time.Second, 0
+	}
+	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", idle, fail)
+	h.MaxConnsPerIP = count(get, "HTTP_MAX_CONNS_PER_IP", conns, fail)
 	h.ProxyHops = count(get, "PROXY_HOPS", 1, fail)
 	switch {
 	case h.ProxyHops < 1:

@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -50,5 +52,64 @@ func TestFloodKeepsExhaustedBuckets(t *testing.T) {
 	}
 	if d := l.Take("alice"); d.Allowed || d.Remaining != 0 {
 		t.Errorf("after the flood alice has a fresh bucket: %+v", d)
+	}
+}
+
+func TestLimitConns(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := []byte("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	ln := LimitConns(raw, 2, refusal)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	first, _ := dial(), dial()
+	server := <-accepted
+	<-accepted
+
+	over := dial()
+	_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if got, err := io.ReadAll(over); string(got) != string(refusal) || err != nil {
+		t.Errorf("third connection got %q (%v), want the refusal and a close", got, err)
+	}
+	select {
+	case c := <-accepted:
+		t.Fatalf("the server was handed a connection over the cap from %v", c.RemoteAddr())
+	default:
+	}
+
+	// A closed connection frees its place, once however often it is closed.
+	server.Close()
+	server.Close()
+	first.Close()
+	dial()
+	select {
+	case <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection within the cap again was not accepted")
+	}
+	if lc := ln.(*connLimiter); lc.open["127.0.0.1"] != 2 {
+		t.Errorf("%d counted open, want 2", lc.open["127.0.0.1"])
+	}
+	if LimitConns(raw, 0, refusal) != raw {
+		t.Error("a cap of 0 wraps the listener")
 	}
 }

@@ -1,8 +1,10 @@
-// Package ratelimit keeps one token bucket per key (a user id, a client
-// address) in this process's memory. Each instance of the service counts on
-// its own: behind a load balancer with n instances a client may get up to n
-// times the configured rate. That is the price of needing no shared store,
-// and it still stops a runaway client from taking an instance down.
+// Package ratelimit bounds what one client may take from this process: a
+// token bucket per key (a user id, a client address) for requests, and a cap
+// on the connections one address holds open. Each instance of the service
+// counts on its own: behind a load balancer with n instances a client may
+// get up to n times the configured rate. That is the price of needing no
+// shared store, and it still stops a runaway client from taking an
+// instance down.
 package ratelimit
 
 import (

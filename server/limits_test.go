@@ -301,3 +301,64 @@ func testClientAddress(t *testing.T, driver string, cases []addressCase) {
 		}
 	})
 }
+
+// TestConnectionCap: the listener main serves on holds at most
+// HTTP_MAX_CONNS_PER_IP connections from one address; the next is told so
+// in a problem+json 429 and closed, and a closed connection frees its place.
+func TestConnectionCap(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ln, err := server.Listen("127.0.0.1:0", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = e.app.Listener(ln) }()
+		t.Cleanup(func() { _ = e.app.Shutdown() })
+		e.baseURL = "http://" + ln.Addr().String()
+		alice, bob := e.dialRaw(t), e.dialRaw(t)
+		for user, rc := range map[string]*rawConn{"alice": alice, "bob": bob} {
+			if r, body := rc.do(head("GET", "/api/"+user+"/tasks", e.token(user))); r.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", user, r.StatusCode, body)
+			}
+		}
+		r, body := e.dialRaw(t).do(head("GET", "/healthz", ""))
+		if r.StatusCode != 429 || r.Header.Get("Content-Type") != "application/problem+json" || r.Header.Get("Retry-After") == "" ||
+			!r.Close || !strings.Contains(string(body), "connections") {
+			t.Errorf("third connection: %d %v %s", r.StatusCode, r.Header, body)
+		}
+		alice.c.Close()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			// The server notices the close when it next reads.
+			if r, _ := e.dialRaw(t).do(head("GET", "/healthz", "")); r.StatusCode == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the closed connection's place was never freed")
+			}
+		}
+	})
+}
+
+// TestIdleConnectionClosed: a keep-alive connection that sends nothing more
+// is closed at HTTP_IDLE_TIMEOUT, however recently it was used.
+func TestIdleConnectionClosed(t *testing.T) {
+	for _, driver := range []string{config.SQLite, config.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			e := newEnv(t, driver, func(c *config.Config) { c.HTTP.IdleTimeout = 300 * time.Millisecond })
+			e.listen()
+			for _, user := range []string{"alice", "bob"} {
+				rc := e.dialRaw(t)
+				if r, body := rc.do(head("GET", "/api/"+user+"/tasks", e.token(user))); r.StatusCode != 200 || r.Close {
+					t.Fatalf("%s: %d (close %v) %s", user, r.StatusCode, r.Close, body)
+				}
+				start := time.Now()
+				_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if n, err := rc.br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+					t.Fatalf("%s: read %d bytes (%v), want the server's close", user, n, err)
+				}
+				if took := time.Since(start); took < 250*time.Millisecond || took > 2*time.Second {
+					t.Errorf("%s: closed after %v, want about 300 ms", user, took)
+				}
+			}
+		})
+	}
+}

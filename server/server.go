@@ -55,7 +55,7 @@ func New(d Deps) *fiber.App {
 		ReadBufferSize:        HeaderLimit,
 		ReadTimeout:           orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
 		WriteTimeout:          orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
-		IdleTimeout:           orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
+		IdleTimeout:           orDefault(d.Config.HTTP.IdleTimeout, 30*time.Second),
 		CaseSensitive:         true,
 		UnescapePath:          true, // so /api/a%7Cb/tasks matches the user "a|b"
 		DisableStartupMessage: true,
