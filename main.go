@@ -143,7 +143,7 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
-	ln, err := server.Listen(addr)
+	ln, err := server.Listen(addr, cfg.HTTP.MaxConnsPerIP)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}

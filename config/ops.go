@@ -46,13 +46,27 @@ type HTTP struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing one response.
 	WriteTimeout time.Duration
-	// IdleTimeout closes keep-alive connections that send nothing.
+	// IdleTimeout closes keep-alive connections that send nothing: 30 s by
+	// default, 120 s behind a proxy (ProxyHeader set), which must close a
+	// pooled connection before the service does or it answers a request
+	// with 502 when the two close at once.
 	IdleTimeout time.Duration
 	// ShutdownTimeout bounds the wait for in-flight requests after SIGTERM.
 	ShutdownTimeout time.Duration
 	// ProxyHeader names the header in which the platform's proxy passes the
 	// client's address (Fly-Client-IP on Fly.io); empty means the peer address.
 	ProxyHeader string
+	// ProxyHops is how many proxies in front of the service append an
+	// address to ProxyHeader: the client's address is that many entries from
+	// the right, since whatever stands further left the client may have
+	// written itself (2 on Render, where Cloudflare and Render's proxy each
+	// append one to X-Forwarded-For).
+	ProxyHops int
+	// MaxConnsPerIP caps the connections one client address (an IPv6 /64)
+	// holds open at once; 0 turns the cap off. 64 by default, off behind a
+	// proxy, where every connection comes from the proxy and the platform
+	// caps them (fly.toml's hard_limit).
+	MaxConnsPerIP int
 }
 
 // RateLimit is the per-user (per-IP when anonymous) token bucket.
@@ -96,9 +110,21 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	h := &cfg.HTTP
 	h.ReadTimeout = duration(get, "HTTP_READ_TIMEOUT", 10*time.Second, fail)
 	h.WriteTimeout = duration(get, "HTTP_WRITE_TIMEOUT", 30*time.Second, fail)
-	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", 120*time.Second, fail)
 	h.ShutdownTimeout = duration(get, "SHUTDOWN_TIMEOUT", 10*time.Second, fail)
 	h.ProxyHeader = get("PROXY_HEADER", "")
+	idle, conns := 30*time.Second, 64
+	if h.ProxyHeader != "" {
+		idle, conns = 120*time.Second, 0
+	}
+	h.IdleTimeout = duration(get, "HTTP_IDLE_TIMEOUT", idle, fail)
+	h.MaxConnsPerIP = count(get, "HTTP_MAX_CONNS_PER_IP", conns, fail)
+	h.ProxyHops = count(get, "PROXY_HOPS", 1, fail)
+	switch {
+	case h.ProxyHops < 1:
+		fail(errors.New("PROXY_HOPS must be at least 1: the number of proxies that append to PROXY_HEADER"))
+	case h.ProxyHeader == "" && get("PROXY_HOPS", "") != "":
+		fail(errors.New("PROXY_HOPS only applies when PROXY_HEADER is set"))
+	}
 
 	cfg.RateLimit.PerMinute = count(get, "RATE_LIMIT_PER_MINUTE", 1200, fail)
 	cfg.RateLimit.Burst = count(get, "RATE_LIMIT_BURST", cfg.RateLimit.PerMinute, fail)

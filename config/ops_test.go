@@ -16,7 +16,7 @@ func TestLoadOps(t *testing.T) {
 	}{
 		{"defaults", map[string]string{}, "", func(c Config) string {
 			if c.Log.Format != "" || c.Log.Level != slog.LevelInfo || c.MetricsAddr != "" || c.PprofAddr != "" ||
-				c.HTTP != (HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, ShutdownTimeout: 10 * time.Second}) ||
+				c.HTTP != (HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, ShutdownTimeout: 10 * time.Second, ProxyHops: 1, MaxConnsPerIP: 64}) ||
 				c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 1200}) ||
 				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "cache_describe" || c.Database.MigrationDSN != "" {
 				return "unexpected defaults"
@@ -26,16 +26,26 @@ func TestLoadOps(t *testing.T) {
 		{"set", map[string]string{
 			"LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug", "METRICS_ADDR": ":9091", "PPROF_ADDR": "127.0.0.1:6060",
 			"HTTP_READ_TIMEOUT": "2s", "HTTP_WRITE_TIMEOUT": "3", "HTTP_IDLE_TIMEOUT": "1m", "SHUTDOWN_TIMEOUT": "25s",
-			"PROXY_HEADER": "Fly-Client-IP", "RATE_LIMIT_PER_MINUTE": "600", "RATE_LIMIT_BURST": "50",
+			"PROXY_HEADER": "X-Forwarded-For", "PROXY_HOPS": "2", "HTTP_MAX_CONNS_PER_IP": "300",
+			"RATE_LIMIT_PER_MINUTE": "600", "RATE_LIMIT_BURST": "50",
 			"DATABASE_URL": "postgres://u@pooler/db", "DATABASE_MIGRATION_URL": "postgres://u@direct/db",
 			"DB_TIMEOUT": "1500ms", "DB_MAX_CONNS": "5", "DB_QUERY_EXEC_MODE": "simple_protocol",
 		}, "", func(c Config) string {
 			if c.Log.Format != LogText || c.Log.Level != slog.LevelDebug || c.MetricsAddr != ":9091" || c.PprofAddr != "127.0.0.1:6060" ||
-				c.HTTP != (HTTP{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: 25 * time.Second, ProxyHeader: "Fly-Client-IP"}) ||
+				c.HTTP != (HTTP{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: 25 * time.Second,
+					ProxyHeader: "X-Forwarded-For", ProxyHops: 2, MaxConnsPerIP: 300}) ||
 				c.RateLimit != (RateLimit{PerMinute: 600, Burst: 50}) ||
 				c.Database.Timeout != 1500*time.Millisecond || c.Database.MaxConns != 5 || c.Database.QueryExecMode != "simple_protocol" ||
 				c.Database.MigrationDSN != "postgres://u@direct/db" {
 				return "settings not taken"
+			}
+			return ""
+		}},
+		{"behind a proxy", map[string]string{"PROXY_HEADER": "Fly-Client-IP"}, "", func(c Config) string {
+			// The proxy holds the clients' connections and pools its own to
+			// the service: no per-address cap, and a longer idle timeout.
+			if c.HTTP.IdleTimeout != 120*time.Second || c.HTTP.MaxConnsPerIP != 0 || c.HTTP.ProxyHops != 1 {
+				return "proxy defaults not taken"
 			}
 			return ""
 		}},
@@ -59,6 +69,9 @@ func TestLoadOps(t *testing.T) {
 		{"zero duration", map[string]string{"DB_TIMEOUT": "0s"}, "DB_TIMEOUT", nil},
 		{"negative rate", map[string]string{"RATE_LIMIT_PER_MINUTE": "-1"}, "RATE_LIMIT_PER_MINUTE", nil},
 		{"zero burst", map[string]string{"RATE_LIMIT_BURST": "0"}, "RATE_LIMIT_BURST", nil},
+		{"zero proxy hops", map[string]string{"PROXY_HEADER": "X-Forwarded-For", "PROXY_HOPS": "0"}, "PROXY_HOPS", nil},
+		{"proxy hops without a proxy header", map[string]string{"PROXY_HOPS": "2"}, "PROXY_HOPS", nil},
+		{"negative connection cap", map[string]string{"HTTP_MAX_CONNS_PER_IP": "-1"}, "HTTP_MAX_CONNS_PER_IP", nil},
 		{"zero pool", map[string]string{"DB_MAX_CONNS": "0"}, "DB_MAX_CONNS", nil},
 		{"bad exec mode", map[string]string{"DB_QUERY_EXEC_MODE": "prepared"}, "DB_QUERY_EXEC_MODE", nil},
 		{"migration URL with SQLite", map[string]string{"DATABASE_MIGRATION_URL": "postgres://u@direct/db"}, "DATABASE_MIGRATION_URL", nil},

@@ -5,14 +5,25 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"todo-api/internal/bombtest"
 )
 
 // TestAttackProtocol is abuse of HTTP itself: methods a route does not
 // have (405 with Allow, never a silent override), TRACE (no echo of the
 // request, so no cross-site tracing), headers and URLs too large to read
-// (431), and browsers from origins not in CORS_ORIGINS (no
+// (431), compressed bodies that would inflate a thousandfold (415, never
+// inflated), and browsers from origins not in CORS_ORIGINS (no
 // Access-Control-Allow-Origin, so the browser keeps the answer from them).
 func TestAttackProtocol(t *testing.T) {
+	bombs := map[string]string{}
+	for _, enc := range bombtest.Encodings() {
+		b, err := bombtest.Make(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bombs[enc] = string(b)
+	}
 	eachDB(t, func(t *testing.T, e *env) {
 		e.listen()
 		alice := e.token("alice")
@@ -89,6 +100,32 @@ func TestAttackProtocol(t *testing.T) {
 				{name: "a 256-character Idempotency-Key", method: "POST", path: "/api/alice/tasks", body: map[string]any{"title": "x"}, headers: []string{"Idempotency-Key", strings.Repeat("k", 256)}, status: 422, check: nothingChanged},
 				{name: "an 8 KiB If-Match list", method: "DELETE", path: one, headers: []string{"If-Match", strings.Repeat(fmt.Sprintf(`"%d-99", `, tk.ID), 8*1024/8)}, status: 412, check: nothingChanged},
 			})
+		})
+
+		t.Run("compressed bodies", func(t *testing.T) {
+			refused := func(t *testing.T, r response) {
+				t.Helper()
+				if got := r.header.Get("Accept-Encoding"); got != "identity" {
+					t.Errorf("Accept-Encoding %q, want identity", got)
+				}
+				nothingChanged(t, r)
+			}
+			encoded := func(enc string) []string { return []string{"Content-Encoding", enc} }
+			var cases []attack
+			for _, enc := range bombtest.Encodings() {
+				cases = append(cases,
+					attack{name: enc + " bomb on create", method: "POST", path: "/api/alice/tasks", body: bombs[enc], headers: encoded(enc), status: 415, check: refused},
+					attack{name: enc + " bomb on a task", method: "PATCH", path: one, body: bombs[enc], headers: encoded(enc), status: 415, check: refused},
+				)
+			}
+			cases = append(cases,
+				attack{name: "a bomb is refused before the token is looked at", method: "POST", path: "/api/alice/tasks", token: "not-a-token", body: bombs["gzip"], headers: encoded("gzip"), status: 415, check: refused},
+				attack{name: "gzip stacked after identity", method: "POST", path: "/api/alice/tasks", body: bombs["gzip"], headers: encoded("identity, gzip"), status: 415, check: refused},
+				attack{name: "GZIP in capitals", method: "POST", path: "/api/alice/tasks", body: bombs["gzip"], headers: encoded("GZIP"), status: 415, check: refused},
+				attack{name: "a coding nobody knows", method: "PUT", path: one, body: `{"title":"x"}`, headers: encoded("x-custom"), status: 415, check: refused},
+				attack{name: "a coding named on a GET without a body", method: "GET", path: one, headers: encoded("gzip"), status: 200, check: nothingChanged},
+			)
+			run(t, cases)
 		})
 
 		t.Run("CORS from other origins", func(t *testing.T) {

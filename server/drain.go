@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"todo-api/ratelimit"
 )
 
 // Drain shuts the server down without cutting anyone off. Fiber's own
@@ -71,13 +73,14 @@ type Listener struct {
 	err  error
 }
 
-// Listen opens a TCP listener on addr.
-func Listen(addr string) (*Listener, error) {
+// Listen opens a TCP listener on addr that holds at most maxConnsPerIP
+// connections from one client address at once (0: no cap).
+func Listen(addr string, maxConnsPerIP int) (*Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return &Listener{Listener: ln}, nil
+	return &Listener{Listener: ratelimit.LimitConns(ln, maxConnsPerIP, connRefusal())}, nil
 }
 
 // Close closes the listener once.

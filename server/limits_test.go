@@ -228,3 +228,137 @@ func TestSlowClient(t *testing.T) {
 		t.Errorf("cut off after %v, want about 300 ms", took)
 	}
 }
+
+// addressCase is two anonymous requests through hops proxies, and whether
+// they share a bucket.
+type addressCase struct {
+	name          string
+	hops          int
+	first, second []string
+	sameKey       bool
+}
+
+// TestRateLimitClientAddress: behind a proxy, anonymous requests are keyed on
+// the entry the proxies appended to PROXY_HEADER (PROXY_HOPS from the right),
+// never on what the client wrote to the left of it, and an IPv6 client on
+// its /64. Each row sends two anonymous requests with a bucket of one: the
+// second is refused exactly when both have the same key.
+func TestRateLimitClientAddress(t *testing.T) {
+	xff := func(values ...string) []string {
+		var h []string
+		for _, v := range values {
+			h = append(h, "X-Forwarded-For: "+v)
+		}
+		return h
+	}
+	cases := []addressCase{
+		{"a forged left-most entry buys no fresh bucket", 1, xff("203.0.113.9, 198.51.100.1"), xff("10.9.9.9, 198.51.100.1"), true},
+		{"two clients of the proxy", 1, xff("198.51.100.2"), xff("198.51.100.3"), false},
+		{"the proxy's entry on a header line of its own", 1, xff("198.51.100.4"), xff("203.0.113.7", "198.51.100.4"), true},
+		{"an address with a port", 1, xff("198.51.100.5:4711"), xff("198.51.100.5"), true},
+		{"IPv4 written as IPv6", 1, xff("::ffff:198.51.100.6"), xff("198.51.100.6"), true},
+		{"one IPv6 /64", 1, xff("2001:db8:1:2::1"), xff("[2001:db8:1:2:ffff:ffff:ffff:fffe]"), true},
+		{"two IPv6 /64s", 1, xff("2001:db8:1:3::1"), xff("2001:db8:1:4::1"), false},
+		{"not an address: the peer's", 1, xff("198.51.100.7, not-an-address"), nil, true},
+		{"two proxies: a forged entry buys no fresh bucket", 2, xff("203.0.113.1, 198.51.100.8, 203.0.113.250"), xff("198.51.100.8, 203.0.113.251"), true},
+		{"two proxies: two clients behind the same edge", 2, xff("198.51.100.9, 203.0.113.250"), xff("198.51.100.10, 203.0.113.250"), false},
+		{"two proxies, one entry: the peer's", 2, xff("198.51.100.11"), nil, true},
+	}
+	for _, driver := range []string{config.SQLite, config.Postgres} {
+		t.Run(driver, func(t *testing.T) { testClientAddress(t, driver, cases) })
+	}
+}
+
+func testClientAddress(t *testing.T, driver string, cases []addressCase) {
+	envs := map[int]*env{}
+	for _, hops := range []int{1, 2} {
+		e := newEnv(t, driver, func(c *config.Config) {
+			c.RateLimit = config.RateLimit{PerMinute: 60, Burst: 1}
+			c.HTTP.ProxyHeader, c.HTTP.ProxyHops = "X-Forwarded-For", hops
+		})
+		e.listen()
+		envs[hops] = e
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := envs[tc.hops]
+			if r, body := e.dialRaw(t).do(head("GET", "/nope", "", tc.first...)); r.StatusCode != 404 {
+				t.Fatalf("first request: %d %s", r.StatusCode, body)
+			}
+			r, body := e.dialRaw(t).do(head("GET", "/nope", "", tc.second...))
+			if want := map[bool]int{true: 429, false: 404}[tc.sameKey]; r.StatusCode != want {
+				t.Errorf("second request: %d, want %d: %s", r.StatusCode, want, body)
+			}
+		})
+	}
+	t.Run("a valid token is limited by user, not address", func(t *testing.T) {
+		e := envs[1]
+		for _, user := range []string{"alice", "bob"} {
+			r, body := e.dialRaw(t).do(head("GET", "/api/"+user+"/tasks", e.token(user), "X-Forwarded-For: 198.51.100.1"))
+			if r.StatusCode != 200 {
+				t.Errorf("%s from an exhausted address: %d %s", user, r.StatusCode, body)
+			}
+		}
+	})
+}
+
+// TestConnectionCap: the listener main serves on holds at most
+// HTTP_MAX_CONNS_PER_IP connections from one address; the next is told so
+// in a problem+json 429 and closed, and a closed connection frees its place.
+func TestConnectionCap(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		ln, err := server.Listen("127.0.0.1:0", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = e.app.Listener(ln) }()
+		t.Cleanup(func() { _ = e.app.Shutdown() })
+		e.baseURL = "http://" + ln.Addr().String()
+		alice, bob := e.dialRaw(t), e.dialRaw(t)
+		for user, rc := range map[string]*rawConn{"alice": alice, "bob": bob} {
+			if r, body := rc.do(head("GET", "/api/"+user+"/tasks", e.token(user))); r.StatusCode != 200 {
+				t.Fatalf("%s: %d %s", user, r.StatusCode, body)
+			}
+		}
+		r, body := e.dialRaw(t).do(head("GET", "/healthz", ""))
+		if r.StatusCode != 429 || r.Header.Get("Content-Type") != "application/problem+json" || r.Header.Get("Retry-After") == "" ||
+			!r.Close || !strings.Contains(string(body), "connections") {
+			t.Errorf("third connection: %d %v %s", r.StatusCode, r.Header, body)
+		}
+		alice.c.Close()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			// The server notices the close when it next reads.
+			if r, _ := e.dialRaw(t).do(head("GET", "/healthz", "")); r.StatusCode == 200 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the closed connection's place was never freed")
+			}
+		}
+	})
+}
+
+// TestIdleConnectionClosed: a keep-alive connection that sends nothing more
+// is closed at HTTP_IDLE_TIMEOUT, however recently it was used.
+func TestIdleConnectionClosed(t *testing.T) {
+	for _, driver := range []string{config.SQLite, config.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			e := newEnv(t, driver, func(c *config.Config) { c.HTTP.IdleTimeout = 300 * time.Millisecond })
+			e.listen()
+			for _, user := range []string{"alice", "bob"} {
+				rc := e.dialRaw(t)
+				if r, body := rc.do(head("GET", "/api/"+user+"/tasks", e.token(user))); r.StatusCode != 200 || r.Close {
+					t.Fatalf("%s: %d (close %v) %s", user, r.StatusCode, r.Close, body)
+				}
+				start := time.Now()
+				_ = rc.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				if n, err := rc.br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+					t.Fatalf("%s: read %d bytes (%v), want the server's close", user, n, err)
+				}
+				if took := time.Since(start); took < 250*time.Millisecond || took > 2*time.Second {
+					t.Errorf("%s: closed after %v, want about 300 ms", user, took)
+				}
+			}
+		})
+	}
+}

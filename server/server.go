@@ -24,16 +24,6 @@ import (
 	"todo-api/ratelimit"
 )
 
-// BodyLimit is the largest request body accepted (413 above it).
-const BodyLimit = 64 * 1024
-
-// readLimit is where the HTTP server itself stops reading a body. Bodies
-// between BodyLimit and readLimit are read in full and refused by
-// limitBody, so the client reliably receives the 413; above readLimit the
-// server answers 413 and closes the connection unread, which a client still
-// sending may see as a connection reset.
-const readLimit = 1024 * 1024
-
 // HeaderLimit bounds the request line and headers (431 above it).
 const HeaderLimit = 16 * 1024
 
@@ -59,16 +49,15 @@ type Deps struct {
 // New builds the application.
 func New(d Deps) *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:            "todo-api",
-		ErrorHandler:       problem.Handler(d.Log, classifyDatabase),
-		BodyLimit:          readLimit,
-		ReadBufferSize:     HeaderLimit,
-		ReadTimeout:        orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
-		WriteTimeout:       orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
-		IdleTimeout:        orDefault(d.Config.HTTP.IdleTimeout, 120*time.Second),
-		ProxyHeader:        d.Config.HTTP.ProxyHeader,
-		EnableIPValidation: true, // a proxy header that is not an IP falls back to the peer address
-		CaseSensitive:      true,
+		AppName:           "todo-api",
+		ErrorHandler:      problem.Handler(d.Log, classifyDatabase),
+		BodyLimit:         BodyLimit,
+		StreamRequestBody: true, // see body.go
+		ReadBufferSize:    HeaderLimit,
+		ReadTimeout:       orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
+		WriteTimeout:      orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
+		IdleTimeout:       orDefault(d.Config.HTTP.IdleTimeout, 30*time.Second),
+		CaseSensitive:     true,
 		// Paths are routed as sent and {user_id} is percent-decoded by
 		// RequirePathUser alone: Fiber's UnescapePath decodes "+" as a space
 		// (query-string rules), so the user "john+tag@example.com" could not
@@ -85,7 +74,6 @@ func New(d Deps) *fiber.App {
 	app.Use(middleware.AccessLog(d.Log, d.Metrics))
 	// A panicking handler becomes a logged 500 instead of a dead process.
 	app.Use(recover.New())
-	app.Use(limitBody)
 	app.Use(cors.New(cors.Config{
 		AllowOrigins:  strings.Join(d.Config.CORSOrigins, ","),
 		AllowMethods:  strings.Join(docs.CORS().Methods, ","), // one list with the document's CORS section
@@ -93,13 +81,18 @@ func New(d Deps) *fiber.App {
 		ExposeHeaders: strings.Join(docs.CORS().ExposeHeaders, ","),
 		MaxAge:        600,
 	}))
+	// After CORS, so that a browser may read the 413 or 415.
+	app.Use(limitBody)
 	if t := d.Config.Database.Timeout; t > 0 {
 		app.Use(middleware.Deadline(t))
 	}
 	perUser := func(c *fiber.Ctx) error { return c.Next() }
 	if rl := d.Config.RateLimit; rl.PerMinute > 0 {
-		limits := middleware.NewRateLimit(ratelimit.New(rl.PerMinute, rl.Burst, d.Clock), d.Metrics,
-			"/healthz", "/readyz", "/metrics")
+		// Not Fiber's ProxyHeader, whose c.IP() is the left-most entry of
+		// X-Forwarded-For: the one the client wrote itself.
+		client := middleware.ClientAddress{Header: d.Config.HTTP.ProxyHeader, Hops: d.Config.HTTP.ProxyHops}
+		limits := middleware.NewRateLimit(ratelimit.New(rl.PerMinute, rl.Burst, d.Clock), ratelimit.New(rl.PerMinute, rl.Burst, d.Clock),
+			client, d.Metrics, "/healthz", "/readyz", "/metrics")
 		app.Use(limits.Anonymous)
 		perUser = limits.PerUser
 	}
@@ -113,7 +106,7 @@ func New(d Deps) *fiber.App {
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
 	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock)
-	api := app.Group("/api", d.Verifier.Authenticate(), perUser)
+	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
@@ -128,15 +121,8 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 
 	answerUnknownMethods(app, d.Log, d.Metrics)
+	app.Server().Handler = finishBody(app.Server().Handler)
 	return app
-}
-
-// limitBody refuses bodies over BodyLimit; see readLimit.
-func limitBody(c *fiber.Ctx) error {
-	if len(c.Request().Body()) > BodyLimit {
-		return fiber.ErrRequestEntityTooLarge
-	}
-	return c.Next()
 }
 
 // orDefault is d, or def when d is unset (tests build Config by hand).
