@@ -11,10 +11,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -62,10 +59,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -91,10 +85,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -144,10 +135,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -182,10 +170,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -388,7 +373,7 @@ export interface components {
             recurrence: components["schemas"]["Recurrence"];
             /**
              * Format: int64
-             * @description 1 at creation, +1 on every change; the ETag is derived from it.
+             * @description 1 at creation, +1 on every change; a write that changes nothing keeps it. The ETag is derived from it.
              */
             version: number;
             /** Format: date-time */
@@ -815,10 +800,7 @@ export interface components {
         };
     };
     parameters: {
-        /**
-         * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-         * @example alice
-         */
+        /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
         UserID: string;
         /**
          * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -921,10 +903,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -963,10 +942,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1007,10 +983,7 @@ export interface operations {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1046,10 +1019,7 @@ export interface operations {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1084,10 +1054,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1119,10 +1086,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1158,10 +1122,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1200,10 +1161,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1249,10 +1207,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1288,10 +1243,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.

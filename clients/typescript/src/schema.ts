@@ -12,10 +12,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -63,10 +60,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -92,10 +86,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -145,10 +136,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -183,10 +171,7 @@ export interface paths {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -389,7 +374,7 @@ export interface components {
             recurrence: components["schemas"]["Recurrence"];
             /**
              * Format: int64
-             * @description 1 at creation, +1 on every change; the ETag is derived from it.
+             * @description 1 at creation, +1 on every change; a write that changes nothing keeps it. The ETag is derived from it.
              */
             version: number;
             /** Format: date-time */
@@ -816,10 +801,7 @@ export interface components {
         };
     };
     parameters: {
-        /**
-         * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-         * @example alice
-         */
+        /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
         UserID: string;
         /**
          * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -922,10 +904,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -964,10 +943,7 @@ export interface operations {
                 "Idempotency-Key"?: string;
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1008,10 +984,7 @@ export interface operations {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1047,10 +1020,7 @@ export interface operations {
                 "X-Request-ID"?: components["parameters"]["RequestID"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
             };
             cookie?: never;
@@ -1085,10 +1055,7 @@ export interface operations {
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1120,10 +1087,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1159,10 +1123,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1201,10 +1162,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1250,10 +1208,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
@@ -1289,10 +1244,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /**
-                 * @description The caller's user id — the token's `sub`, percent-encoded where needed. Anything else is a 403.
-                 * @example alice
-                 */
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
                 user_id: components["parameters"]["UserID"];
                 /**
                  * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
