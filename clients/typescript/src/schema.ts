@@ -688,7 +688,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description A body sent without a JSON content type (`application/json` or any `*+json`). */
+        /** @description A body sent without a JSON content type (`application/json` or any `*+json`), or compressed (a `Content-Encoding` other than `identity`; the answer then carries `Accept-Encoding: identity`). */
         UnsupportedMediaType: {
             headers: {
                 "X-Request-ID": components["headers"]["X-Request-ID"];
