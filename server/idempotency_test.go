@@ -24,13 +24,18 @@ func (e *env) keyRows() int64 {
 	return n
 }
 
+// idempotentPost posts body for user under an Idempotency-Key.
+func idempotentPost(t *testing.T, e *env, user, key string, body any) response {
+	t.Helper()
+	return e.call("POST", "/api/"+user+"/tasks", e.token(user), body, "Idempotency-Key", key)
+}
+
+// TestIdempotentCreate: a retry under the same key replays the first
+// response and creates nothing; another request under it is a 422.
 func TestIdempotentCreate(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		alice := e.token("alice")
-		post := func(user, key string, body any) response {
-			t.Helper()
-			return e.call("POST", "/api/"+user+"/tasks", e.token(user), body, "Idempotency-Key", key)
-		}
+		post := func(user, key string, body any) response { return idempotentPost(t, e, user, key, body) }
 		first := post("alice", "key-1", `{"title":"Buy milk","tags":["home"]}`)
 		if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
 			t.Fatalf("%d %s %v", first.status, first.body, first.header)
@@ -82,23 +87,48 @@ func TestIdempotentCreate(t *testing.T) {
 				t.Errorf("%d %s", r.status, r.body)
 			}
 		})
-		t.Run("header rules", func(t *testing.T) {
+		t.Run("without a key every POST creates", func(t *testing.T) {
 			before := e.countRows()
-			for _, key := range []string{strings.Repeat("k", 256), "caf\xc3\xa9"} {
-				p := post("alice", key, `{"title":"x"}`).problem(t, 422)
-				if !reflect.DeepEqual(p.fields(), []string{"Idempotency-Key"}) {
-					t.Errorf("fields %v", p.fields())
-				}
-			}
-			if n := e.countRows(); n != before {
-				t.Errorf("%d tasks created by refused keys", n-before)
-			}
-			long := strings.Repeat("k", 255)
-			a, b := post("alice", long, `{"title":"x"}`), post("alice", long, `{"title":"x"}`)
-			if a.status != 201 || b.header.Get("Idempotent-Replayed") != "true" || a.task(t).ID != b.task(t).ID {
-				t.Errorf("255 characters: %d %d", a.status, b.status)
+			e.create("alice", map[string]any{"title": "same"})
+			e.create("alice", map[string]any{"title": "same"})
+			if n := e.countRows(); n != before+2 {
+				t.Errorf("%d created", n-before)
 			}
 		})
+	})
+}
+
+// TestIdempotencyKeyHeader: a key of 1-255 printable ASCII characters
+// works; any other is a 422 that creates nothing.
+func TestIdempotencyKeyHeader(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		post := func(user, key string, body any) response { return idempotentPost(t, e, user, key, body) }
+		before := e.countRows()
+		for _, key := range []string{strings.Repeat("k", 256), "caf\xc3\xa9"} {
+			p := post("alice", key, `{"title":"x"}`).problem(t, 422)
+			if !reflect.DeepEqual(p.fields(), []string{"Idempotency-Key"}) {
+				t.Errorf("fields %v", p.fields())
+			}
+		}
+		if n := e.countRows(); n != before {
+			t.Errorf("%d tasks created by refused keys", n-before)
+		}
+		long := strings.Repeat("k", 255)
+		a, b := post("alice", long, `{"title":"x"}`), post("alice", long, `{"title":"x"}`)
+		if a.status != 201 || b.header.Get("Idempotent-Replayed") != "true" || a.task(t).ID != b.task(t).ID {
+			t.Errorf("255 characters: %d %d", a.status, b.status)
+		}
+	})
+}
+
+// TestIdempotencyExpiry: a record lives 24 hours; then the key is fresh,
+// and the purge (and the janitor that runs it) removes only expired ones.
+func TestIdempotencyExpiry(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		post := func(user, key string, body any) response { return idempotentPost(t, e, user, key, body) }
+		created := post("alice", "key-1", `{"title":"Buy milk"}`).task(t)
+		post("alice", "key-2", `{"title":"Buy eggs"}`).task(t)
+		post("bob", "key-1", `{"title":"Buy milk"}`).task(t)
 		t.Run("records expire after 24 hours and are purged", func(t *testing.T) {
 			keys := e.keyRows()
 			e.clock.set(e.clock.Now().Add(24*time.Hour + time.Second))
@@ -134,14 +164,6 @@ func TestIdempotentCreate(t *testing.T) {
 			<-done
 			if n := e.keyRows(); n != 0 {
 				t.Errorf("%d records left", n)
-			}
-		})
-		t.Run("without a key every POST creates", func(t *testing.T) {
-			before := e.countRows()
-			e.create("alice", map[string]any{"title": "same"})
-			e.create("alice", map[string]any{"title": "same"})
-			if n := e.countRows(); n != before+2 {
-				t.Errorf("%d created", n-before)
 			}
 		})
 	})
