@@ -16,70 +16,10 @@ import (
 // inflated), and browsers from origins not in CORS_ORIGINS (no
 // Access-Control-Allow-Origin, so the browser keeps the answer from them).
 
-// protocolTarget is Alice's one task, which every protocol attack aims at
-// or beside, and what must hold of it after each.
-type protocolTarget struct {
-	e      *env
-	alice  string // her token
-	task   int64
-	one    string // the task's path
-	before map[string]any
-	rows   int64
-}
-
-// eachProtocolTarget runs fn on both databases, over real HTTP, with Alice
-// owning one task.
-func eachProtocolTarget(t *testing.T, fn func(t *testing.T, p *protocolTarget)) {
-	eachDB(t, func(t *testing.T, e *env) {
-		e.listen()
-		tk := e.create("alice", map[string]any{"title": "x"})
-		fn(t, &protocolTarget{
-			e: e, alice: e.token("alice"), task: tk.ID, one: fmt.Sprintf("/api/alice/tasks/%d", tk.ID),
-			before: e.row(t, tk.ID), rows: e.countRows(),
-		})
-	})
-}
-
-func (p *protocolTarget) nothingChanged(t *testing.T, _ response) {
-	t.Helper()
-	p.e.unchanged(t, p.task, p.before)
-	if n := p.e.countRows(); n != p.rows {
-		t.Errorf("%d task rows, %d before", n, p.rows)
-	}
-}
-
-// run sends the cases, as Alice where a case names no token.
-func (p *protocolTarget) run(t *testing.T, cases []attack) {
-	t.Helper()
-	for i := range cases {
-		if cases[i].token == "" {
-			cases[i].token = p.alice
-		}
-	}
-	runAttacks(t, p.e, cases)
-}
-
-// allow checks a 405's Allow header, and that nothing changed.
-func (p *protocolTarget) allow(methods ...string) func(*testing.T, response) {
-	return func(t *testing.T, r response) {
-		t.Helper()
-		got := r.header.Get("Allow")
-		for _, m := range methods {
-			if !strings.Contains(got, m) {
-				t.Errorf("Allow %q lacks %s", got, m)
-			}
-		}
-		if strings.Contains(string(r.body), p.alice) {
-			t.Error("the response echoes the token")
-		}
-		p.nothingChanged(t, r)
-	}
-}
-
 // TestAttackMethods: a method a route lacks is 405 with Allow, an unknown
 // one 400; no header or parameter overrides the method.
 func TestAttackMethods(t *testing.T) {
-	eachProtocolTarget(t, func(t *testing.T, p *protocolTarget) {
+	eachTarget(t, func(t *testing.T, p *target) {
 		p.run(t, []attack{
 			{name: "PUT on the collection", method: "PUT", path: "/api/alice/tasks", body: map[string]any{"title": "x"}, status: 405, check: p.allow("GET", "POST", "DELETE")},
 			{name: "PATCH on the collection", method: "PATCH", path: "/api/alice/tasks", body: map[string]any{"completed": true}, status: 405, check: p.allow("GET", "POST", "DELETE")},
@@ -107,7 +47,7 @@ func TestAttackMethods(t *testing.T) {
 // TestAttackSizes: headers, URLs and header values too large to read are
 // 431 before anything else reads them.
 func TestAttackSizes(t *testing.T) {
-	eachProtocolTarget(t, func(t *testing.T, p *protocolTarget) {
+	eachTarget(t, func(t *testing.T, p *target) {
 		var many []string
 		for i := 0; i < 200; i++ {
 			many = append(many, fmt.Sprintf("X-Filler-%03d", i), strings.Repeat("f", 100))
@@ -134,7 +74,7 @@ func TestAttackCompressedBodies(t *testing.T) {
 		}
 		bombs[enc] = string(b)
 	}
-	eachProtocolTarget(t, func(t *testing.T, p *protocolTarget) {
+	eachTarget(t, func(t *testing.T, p *target) {
 		refused := func(t *testing.T, r response) {
 			t.Helper()
 			if got := r.header.Get("Accept-Encoding"); got != "identity" {
@@ -164,7 +104,7 @@ func TestAttackCompressedBodies(t *testing.T) {
 // TestAttackCORS: browsers on other origins get no CORS grant, on
 // preflights, requests and errors alike.
 func TestAttackCORS(t *testing.T) {
-	eachProtocolTarget(t, func(t *testing.T, p *protocolTarget) {
+	eachTarget(t, func(t *testing.T, p *target) {
 		preflight := func(origin, method, headers string) []string {
 			return []string{"Origin", origin, "Access-Control-Request-Method", method, "Access-Control-Request-Headers", headers}
 		}

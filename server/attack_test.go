@@ -1,17 +1,19 @@
 package server_test
 
 // The attack suite: one table per threat (attack_jwt_test.go,
-// attack_bola_test.go, attack_input_test.go, attack_protocol_test.go), every
-// table run through the real HTTP stack (env.listen) on SQLite and on
-// PostgreSQL. Each case states the exact status it must get; runAttacks adds
-// the properties every case shares: never a 5xx, every error a
-// problem+json body with nothing internal in it, every 401 a Bearer
-// challenge. 363 cases (JWT 75, BOLA 80, input 162, protocol 46), each on
-// both databases.
+// attack_bola_test.go, attack_input_test.go, attack_protocol_test.go,
+// attack_params_test.go, attack_time_test.go), every table run through the
+// real HTTP stack (env.listen) on SQLite and on PostgreSQL. Each case states
+// the exact status it must get; runAttacks adds the properties every case
+// shares: never a 5xx, every error a problem+json body with nothing
+// internal in it, every 401 a Bearer challenge. Most tables aim at one
+// target (eachTarget): Alice's task, which a refused request must leave as
+// it was.
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -175,4 +177,87 @@ func (e *env) oversized(t *testing.T, a attack) response {
 	}
 	t.Fatalf("no answer in 10 tries: %v", lastErr)
 	return response{}
+}
+
+// target is Alice's one task, which attack tables aim at or beside, and
+// what must hold of it after each refused request. Bob owns a task too, so
+// that a leak would have something to show.
+type target struct {
+	e      *env
+	alice  string // her token
+	task   int64
+	one    string // the task's path
+	before map[string]any
+	rows   int64
+}
+
+// eachTarget runs fn on both databases, over real HTTP, with the target in
+// place.
+func eachTarget(t *testing.T, fn func(t *testing.T, p *target)) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.listen()
+		tk := e.create("alice", map[string]any{"title": "target", "tags": []string{"t"}})
+		e.create("bob", map[string]any{"title": "bob's"})
+		fn(t, &target{
+			e: e, alice: e.token("alice"), task: tk.ID, one: fmt.Sprintf("/api/alice/tasks/%d", tk.ID),
+			before: e.row(t, tk.ID), rows: e.countRows(),
+		})
+	})
+}
+
+// nothingChanged is the after-check of every refused request.
+func (p *target) nothingChanged(t *testing.T, _ response) {
+	t.Helper()
+	p.e.unchanged(t, p.task, p.before)
+	if n := p.e.countRows(); n != p.rows {
+		t.Errorf("%d task rows, %d before", n, p.rows)
+	}
+}
+
+// run sends the cases, as Alice where a case names no token.
+func (p *target) run(t *testing.T, cases []attack) {
+	t.Helper()
+	for i := range cases {
+		if cases[i].token == "" {
+			cases[i].token = p.alice
+		}
+	}
+	runAttacks(t, p.e, cases)
+}
+
+// field checks a 422 with one error naming name, and that nothing changed.
+func (p *target) field(name string) func(*testing.T, response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		pr := r.problem(t, 422)
+		if len(pr.Errors) != 1 || pr.Errors[0].Field != name {
+			t.Errorf("want one error naming %s: %s", name, r.body)
+		}
+		p.nothingChanged(t, r)
+	}
+}
+
+// allow checks a 405's Allow header, and that nothing changed.
+func (p *target) allow(methods ...string) func(*testing.T, response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		got := r.header.Get("Allow")
+		for _, m := range methods {
+			if !strings.Contains(got, m) {
+				t.Errorf("Allow %q lacks %s", got, m)
+			}
+		}
+		if strings.Contains(string(r.body), p.alice) {
+			t.Error("the response echoes the token")
+		}
+		p.nothingChanged(t, r)
+	}
+}
+
+// post is a create with body; check defaults to nothingChanged.
+func (p *target) post(name, body string, status int, check func(*testing.T, response)) attack {
+	if check == nil {
+		check = p.nothingChanged
+	}
+	return attack{name: name, method: "POST", path: "/api/alice/tasks", body: body, status: status, check: check}
 }
