@@ -68,7 +68,28 @@ type Database struct {
 	MaxConns int
 	// QueryExecMode is pgx's default_query_exec_mode (one of QueryExecModes).
 	QueryExecMode string
+	// Quotas bound what one user may store; the database enforces them.
+	Quotas Quotas
 }
+
+// Quotas are per-user caps on stored rows, so that no user can fill the
+// database. 0 turns a cap off.
+type Quotas struct {
+	// Tasks caps a user's tasks (MAX_TASKS_PER_USER).
+	Tasks int
+	// IdempotencyKeys caps a user's stored idempotency records, which live
+	// 24 hours (MAX_IDEMPOTENCY_KEYS_PER_USER).
+	IdempotencyKeys int
+}
+
+// Default quotas. 20,000 tasks is what Google Tasks allows in one list: far
+// more than a person keeps, and at about 1 KiB a task 20 MiB a user.
+// 10,000 idempotency records is a keyed create every nine seconds for 24
+// hours, each kept that long.
+const (
+	DefaultMaxTasksPerUser           = 20000
+	DefaultMaxIdempotencyKeysPerUser = 10000
+)
 
 // Auth says how bearer tokens are verified.
 type Auth struct {

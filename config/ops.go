@@ -138,6 +138,8 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	if d.MaxConns < 1 {
 		fail(errors.New("DB_MAX_CONNS must be at least 1"))
 	}
+	d.Quotas.Tasks = count(get, "MAX_TASKS_PER_USER", DefaultMaxTasksPerUser, fail)
+	d.Quotas.IdempotencyKeys = count(get, "MAX_IDEMPOTENCY_KEYS_PER_USER", DefaultMaxIdempotencyKeysPerUser, fail)
 	d.QueryExecMode = get("DB_QUERY_EXEC_MODE", DefaultQueryExecMode)
 	if !contains(QueryExecModes, d.QueryExecMode) {
 		fail(fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, got %q", strings.Join(QueryExecModes, ", "), d.QueryExecMode))

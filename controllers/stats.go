@@ -9,7 +9,8 @@ import (
 	"todo-api/problem"
 )
 
-// Stats counts the caller's tasks in one query. overdue is pending tasks due
+// Stats counts the caller's tasks in one query, and says how many one user
+// may keep. overdue is pending tasks due
 // before now; due_today is pending tasks due on today's calendar date in the
 // zone tz names (UTC by default), so a task due earlier today counts in both.
 func (h *Tasks) Stats(c *fiber.Ctx) error {
@@ -28,7 +29,18 @@ func (h *Tasks) Stats(c *fiber.Ctx) error {
 		return err
 	}
 	cacheHeaders(c)
-	return c.JSON(s)
+	out := statsResponse{Stats: s}
+	if h.quotas.Tasks > 0 {
+		out.MaxTasks = &h.quotas.Tasks
+	}
+	return c.JSON(out)
+}
+
+// statsResponse adds the task quota to the counts, so that a frontend can
+// warn before a create is refused: total against max_tasks (null: no cap).
+type statsResponse struct {
+	models.Stats
+	MaxTasks *int `json:"max_tasks"`
 }
 
 // statsZone reads the stats query: tz, an IANA zone name, is the only parameter.

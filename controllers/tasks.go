@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm"
 
+	"todo-api/config"
 	"todo-api/database"
 	"todo-api/internal/jsonbody"
 	"todo-api/middleware"
@@ -28,11 +29,13 @@ type Tasks struct {
 	store    *database.Store
 	validate *validator.Validate
 	now      models.Clock
+	// quotas are the caps the database enforces, for the stats to show.
+	quotas config.Quotas
 }
 
 // NewTasks wires the task handlers; main and the tests call it.
-func NewTasks(store *database.Store, validate *validator.Validate, now models.Clock) *Tasks {
-	return &Tasks{store: store, validate: validate, now: now}
+func NewTasks(store *database.Store, validate *validator.Validate, now models.Clock, quotas config.Quotas) *Tasks {
+	return &Tasks{store: store, validate: validate, now: now, quotas: quotas}
 }
 
 // errTaskNotFound is the answer for a task that does not exist and for one

@@ -75,7 +75,7 @@ func Open(cfg config.Database, clock models.Clock, log *slog.Logger) (*gorm.DB, 
 	if cfg.MigrationDSN != "" {
 		err = migrateVia(ctx, cfg, clock)
 	} else {
-		err = migrate(ctx, db)
+		err = migrate(ctx, db, cfg.Quotas)
 	}
 	if err != nil {
 		_ = sqlDB.Close()

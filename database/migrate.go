@@ -27,9 +27,14 @@ const migrationLockKey int64 = 0x746f646f2d617069
 // keeps one server connection), and it is released even if the instance dies
 // mid-migration. DDL is transactional in PostgreSQL, so a failed migration
 // leaves nothing half done either.
-func migrate(ctx context.Context, db *gorm.DB) error {
+func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 	if dialectOf(db) != postgresDialect {
-		return db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{})
+		if err := db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+			return err
+		}
+		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return installQuotas(tx, sqliteDialect, quotas)
+		})
 	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
@@ -38,12 +43,14 @@ func migrate(ctx context.Context, db *gorm.DB) error {
 		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
 			return err
 		}
-		if tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {
-			// Even IF NOT EXISTS needs the table's owner; a serving role
-			// that owns nothing must find nothing to do (see rowLevelSecurity).
-			return nil
+		// Even IF NOT EXISTS needs the table's owner; a serving role that
+		// owns nothing must find nothing to do (see rowLevelSecurity).
+		if !tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {
+			if err := tx.Exec(tagsIndex).Error; err != nil {
+				return err
+			}
 		}
-		return tx.Exec(tagsIndex).Error
+		return installQuotas(tx, postgresDialect, quotas)
 	})
 }
 
@@ -63,5 +70,5 @@ func migrateVia(ctx context.Context, cfg config.Database, clock models.Clock) er
 	if err != nil {
 		return err
 	}
-	return migrate(ctx, db)
+	return migrate(ctx, db, cfg.Quotas)
 }

@@ -64,7 +64,8 @@ func (t Tx) IdempotencyKeys() *gorm.DB {
 // Write is the one door for changes: it runs fn's statements for userID as
 // one transaction, and returns nil only once that transaction has
 // committed, so a nil error means "durable". fn's error (or panic) undoes
-// all of its statements. Every statement inside must go through the Tx:
+// all of its statements; one that would take the user past a quota fails
+// with a *QuotaExceeded (quota.go). Every statement inside must go through the Tx:
 // on SQLite the pool has a single connection, which the transaction holds,
 // so a statement on the Store itself would wait for it forever.
 //
@@ -79,13 +80,13 @@ func (s *Store) Write(ctx context.Context, userID string, fn func(Tx) error) err
 		return models.ErrNoOwner
 	}
 	if s.group != nil {
-		return s.group.do(ctx, userID, fn)
+		return asQuota(s.group.do(ctx, userID, fn))
 	}
 	// The user is in the BEGIN's context too: with row-level security on,
 	// BEGIN and set_config then share one round trip (rls.go).
-	return s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
+	return asQuota(s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
 		return fn(newTx(tx, ctx, userID))
-	})
+	}))
 }
 
 type writeDoorKey struct{}

@@ -83,15 +83,16 @@ type env struct {
 }
 
 // eachDB runs fn once on the embedded SQLite file and once on PostgreSQL,
-// each on a fresh database: the same table of cases runs on both.
-func eachDB(t *testing.T, fn func(t *testing.T, e *env)) {
+// each on a fresh database: the same table of cases runs on both. edits
+// change the configuration both run with.
+func eachDB(t *testing.T, fn func(t *testing.T, e *env), edits ...func(*config.Config)) {
 	t.Helper()
 	for _, driver := range []string{config.SQLite, config.Postgres} {
 		t.Run(driver, func(t *testing.T) {
 			if rlsMode() && driver == config.SQLite {
 				t.Skip("TEST_ROW_LEVEL_SECURITY=on: PostgreSQL only")
 			}
-			fn(t, newEnv(t, driver))
+			fn(t, newEnv(t, driver, edits...))
 		})
 	}
 }

@@ -105,7 +105,7 @@ func New(d Deps) *fiber.App {
 
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
-	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock)
+	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
 	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)

@@ -508,7 +508,8 @@ export interface components {
          *       "pending": 7,
          *       "completed": 5,
          *       "overdue": 2,
-         *       "due_today": 1
+         *       "due_today": 1,
+         *       "max_tasks": 20000
          *     }
          */
         Stats: {
@@ -519,6 +520,8 @@ export interface components {
             overdue: number;
             /** @description Due today (UTC, or the `tz` given). */
             due_today: number;
+            /** @description The most tasks one user may keep (`MAX_TASKS_PER_USER`); a write past it is a 409. `null` when there is no cap. */
+            max_tasks: number | null;
         };
         DeleteResult: {
             /** @description How many tasks were deleted. */
@@ -674,6 +677,32 @@ export interface components {
                  *       "title": "Precondition Failed",
                  *       "status": 412,
                  *       "detail": "The task has changed since you read it."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The write would take the caller past a per-user quota, and changed
+         *     nothing: more than `MAX_TASKS_PER_USER` tasks (default 20,000; a
+         *     recurring task's next occurrence counts too), or, for a create with
+         *     an `Idempotency-Key`, more than `MAX_IDEMPOTENCY_KEYS_PER_USER`
+         *     stored keys (default 10,000; each lives 24 hours). `detail` names
+         *     the cap and what to do; `max_tasks` in the stats shows the cap
+         *     beforehand.
+         */
+        QuotaExceeded: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "You have 20000 tasks, the most one user may keep; delete some to add more (DELETE /api/me/tasks?status=completed removes the completed ones). Nothing was changed."
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -965,6 +994,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["QuotaExceeded"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1104,6 +1134,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["QuotaExceeded"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1189,6 +1220,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["QuotaExceeded"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1225,6 +1257,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["QuotaExceeded"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1261,6 +1294,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["QuotaExceeded"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
