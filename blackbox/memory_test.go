@@ -209,15 +209,27 @@ func (s *service) settle() (rss, peak int64) {
 }
 
 // stillOpen counts the connections the service still holds open: those
-// that neither got an answer nor were closed.
+// that neither got an answer nor were closed. A connection that is silent
+// at first is asked again after a pause, since on a loaded machine the
+// refusal of one over the cap may still be on its way.
 func (h *held) stillOpen() int {
-	open := 0
-	buf := make([]byte, 1)
-	for _, c := range h.conns {
+	silent := func(c net.Conn) bool {
+		buf := make([]byte, 1)
 		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
 		_, err := c.Read(buf)
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+	var first []net.Conn
+	for _, c := range h.conns {
+		if silent(c) {
+			first = append(first, c)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	open := 0
+	for _, c := range first {
+		if silent(c) {
 			open++
 		}
 	}

@@ -29,18 +29,21 @@ const migrationLockKey int64 = 0x746f646f2d617069
 // leaves nothing half done either.
 func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 	if dialectOf(db) != postgresDialect {
-		if err := db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+		if err := db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
 			return err
 		}
 		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			return installQuotas(tx, sqliteDialect, quotas)
+			if err := installQuotas(tx, sqliteDialect, quotas); err != nil {
+				return err
+			}
+			return installFeed(tx, sqliteDialect)
 		})
 	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return fmt.Errorf("taking the migration lock: %w", err)
 		}
-		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
 			return err
 		}
 		// Even IF NOT EXISTS needs the table's owner; a serving role that
@@ -50,7 +53,10 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 				return err
 			}
 		}
-		return installQuotas(tx, postgresDialect, quotas)
+		if err := installQuotas(tx, postgresDialect, quotas); err != nil {
+			return err
+		}
+		return installFeed(tx, postgresDialect)
 	})
 }
 

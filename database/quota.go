@@ -95,7 +95,8 @@ func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 			steps = append(steps, `CREATE TABLE user_usage (
 				user_id text PRIMARY KEY,
 				tasks bigint NOT NULL DEFAULT 0,
-				idempotency_keys bigint NOT NULL DEFAULT 0)`)
+				idempotency_keys bigint NOT NULL DEFAULT 0,
+				changes_head bigint NOT NULL DEFAULT 0)`)
 		}
 		for _, c := range countedTables(q) {
 			fn, err := pgCounterFunction(tx, c)
@@ -108,7 +109,8 @@ func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 		steps = append(steps, `CREATE TABLE IF NOT EXISTS user_usage (
 			user_id TEXT PRIMARY KEY,
 			tasks INTEGER NOT NULL DEFAULT 0,
-			idempotency_keys INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`)
+			idempotency_keys INTEGER NOT NULL DEFAULT 0,
+			changes_head INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`)
 		for _, c := range countedTables(q) {
 			steps = append(steps, sqliteTriggers(c)...)
 		}

@@ -43,6 +43,12 @@ import (
 // row) when nothing set it.
 const setUserSQL = "SELECT set_config('app.user_id', $1, true)"
 
+// userLockSQL serialises one user's write transactions (Store.Write binds
+// each to its user), in the round trip of their BEGIN: the change feed's
+// positions must commit in order (feed.go). The two-key form keeps it apart
+// from the migration's one-key lock; 0x746f646f is "todo".
+const userLockSQL = "SELECT pg_advisory_xact_lock(1953457263, hashtext($1))"
+
 // setPurgeSQL lets the idempotency janitor's statement delete every user's
 // expired records, and only those (see rlsPolicies).
 const setPurgeSQL = "SELECT set_config('app.purge_expired', 'on', true)"
@@ -176,7 +182,8 @@ func (c *rlsConn) QueryContext(ctx context.Context, query string, args []driver.
 }
 
 // prefix is what must go out before a statement, in its round trip: a
-// pending BEGIN (and with row-level security the transaction's set_config),
+// pending BEGIN with its user's lock (and with row-level security the
+// transaction's set_config),
 // or outside a transaction the statement's own set_config. Inside a
 // transaction a statement for another scope than the one set (never done by
 // Store, which binds a transaction to one user) sets it first on its own;
@@ -187,6 +194,9 @@ func (c *rlsConn) prefix(ctx context.Context) []queued {
 	if c.beginPending {
 		c.beginPending = false
 		pre := []queued{{sql: "begin"}}
+		if sc.user != "" {
+			pre = append(pre, queued{sql: userLockSQL, args: []any{sc.user}})
+		}
 		if scoped {
 			query, args := sc.setting()
 			pre = append(pre, queued{sql: query, args: args})

@@ -36,6 +36,25 @@ func (s *Store) Tasks(ctx context.Context, userID string) *gorm.DB {
 	return s.db.WithContext(withUser(ctx, userID)).Model(&models.Task{}).Scopes(models.OwnedBy(userID))
 }
 
+// Tombstones starts a read of userID's tombstones (the change feed's
+// deletes), as Tasks does for tasks.
+func (s *Store) Tombstones(ctx context.Context, userID string) *gorm.DB {
+	return s.db.WithContext(withUser(ctx, userID)).Model(&models.Tombstone{}).Scopes(models.TombstonesOwnedBy(userID))
+}
+
+// ChangesHead is userID's latest committed change-feed position (0 before
+// any). Positions commit in order (feed.go), so every position up to it is
+// committed: a feed page read up to it skips nothing that commits later.
+func (s *Store) ChangesHead(ctx context.Context, userID string) (int64, error) {
+	if userID == "" {
+		return 0, models.ErrNoOwner
+	}
+	var head int64
+	err := s.db.WithContext(withUser(ctx, userID)).Table(usageTable).Select("changes_head").
+		Where("user_id = ?", userID).Scan(&head).Error
+	return head, err
+}
+
 // Tx binds statements to one user inside Write: it starts that user's
 // queries and nothing else, and every one of them is part of the same
 // transaction.

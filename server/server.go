@@ -113,6 +113,7 @@ func New(d Deps) *fiber.App {
 	user.Delete("/tasks", tasks.ClearCompleted)
 	// Before /tasks/:id, which would otherwise take "stats" for an id.
 	user.Get("/tasks/stats", tasks.Stats)
+	user.Get("/tasks/changes", tasks.Changes)
 	user.Get("/tasks/:id", tasks.Get)
 	user.Put("/tasks/:id", tasks.Replace)
 	user.Patch("/tasks/:id", tasks.Patch)

@@ -16,6 +16,8 @@ export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]
 export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {
 }
 export type TaskStats = components["schemas"]["Stats"];
+export type ChangePage = components["schemas"]["ChangePage"];
+export type Change = components["schemas"]["Change"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];
 /** Filters, sort and page of the list. */
@@ -102,6 +104,16 @@ export declare function createTodoClient(options: ClientOptions): {
     clearCompleted(init?: {
         signal?: AbortSignal;
     }): Promise<number>;
+    /**
+     * One page of the change feed after `since` (a cursor from an earlier
+     * page; none for a full sync). Apply the changes in order, keep
+     * `cursor`, and call again at once while `has_more` is true.
+     */
+    changes(init?: {
+        since?: string;
+        limit?: number;
+        signal?: AbortSignal;
+    }): Promise<ChangePage>;
     /** Counts; `tz` (an IANA zone) says which day is today. */
     getStats(init?: {
         tz?: string;

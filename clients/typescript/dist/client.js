@@ -109,6 +109,19 @@ export function createTodoClient(options) {
             const res = await send("DELETE", tasksPath, { query: new URLSearchParams({ status: "completed" }), signal: init.signal });
             return (await res.json()).deleted;
         },
+        /**
+         * One page of the change feed after `since` (a cursor from an earlier
+         * page; none for a full sync). Apply the changes in order, keep
+         * `cursor`, and call again at once while `has_more` is true.
+         */
+        async changes(init = {}) {
+            const query = new URLSearchParams();
+            if (init.since)
+                query.set("since", init.since);
+            if (init.limit !== undefined)
+                query.set("limit", String(init.limit));
+            return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json());
+        },
         /** Counts; `tz` (an IANA zone) says which day is today. */
         async getStats(init = {}) {
             const query = new URLSearchParams(init.tz ? { tz: init.tz } : {});

@@ -77,6 +77,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/changes": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What changed since a cursor (offline sync)
+         * @description Every change to a task gives it the next position in its owner's
+         *     history; a delete leaves a tombstone with a position of its own. A
+         *     write that changes nothing gets no position. This answers the changes
+         *     after `since`, in position order, each task at most once and in its
+         *     latest state. Without `since` it is a full sync: every live task once
+         *     (no deletes). Pass the answer's `cursor` as the next `since`;
+         *     `has_more: true` means call again at once. Applying every page from
+         *     a full sync on yields exactly the tasks the list answers, with the
+         *     same versions.
+         *
+         *     No change is ever skipped: a page ends at the user's last committed
+         *     position, and a user's writes take their positions in commit order,
+         *     also when they commit concurrently on several instances, so a write
+         *     that commits after a page was read is on the next one.
+         */
+        get: operations["getTaskChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/{id}": {
         parameters: {
             query?: never;
@@ -521,6 +560,28 @@ export interface components {
             due_today: number;
             /** @description The most tasks one user may keep (`MAX_TASKS_PER_USER`); a write past it is a 409. `null` when there is no cap. */
             max_tasks: number | null;
+        };
+        ChangePage: {
+            changes: components["schemas"]["Change"][];
+            /** @description Where the next page starts; pass it as `since`. Opaque. */
+            cursor: string;
+            /** @description More changes are waiting; call again at once with `cursor`. */
+            has_more: boolean;
+        };
+        Change: {
+            /** @constant */
+            op: "upsert";
+            cursor: string;
+            task: components["schemas"]["Task"];
+        } | {
+            /** @constant */
+            op: "delete";
+            cursor: string;
+            /**
+             * Format: int64
+             * @description The deleted task's id.
+             */
+            id: number;
         };
         DeleteResult: {
             /** @description How many tasks were deleted. */
@@ -1064,6 +1125,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Stats"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTaskChanges: {
+        parameters: {
+            query?: {
+                /** @description A cursor this feed answered (`cursor` of a page or of a change). Another user's, a mistyped or a future one is a 422 naming `since`; start over without it. */
+                since?: string;
+                /** @description The most changes in one page. */
+                limit?: number;
+            };
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of changes. */
+            200: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangePage"];
                 };
             };
             401: components["responses"]["Unauthorized"];

@@ -19,6 +19,8 @@ export interface TaskCreate extends Writable<components["schemas"]["TaskCreate"]
 /** The body of a PATCH: only the fields sent change; `null` clears. */
 export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> {}
 export type TaskStats = components["schemas"]["Stats"];
+export type ChangePage = components["schemas"]["ChangePage"];
+export type Change = components["schemas"]["Change"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];
 /** Filters, sort and page of the list. */
@@ -194,6 +196,18 @@ export function createTodoClient(options: ClientOptions) {
     async clearCompleted(init: { signal?: AbortSignal } = {}): Promise<number> {
       const res = await send("DELETE", tasksPath, { query: new URLSearchParams({ status: "completed" }), signal: init.signal });
       return ((await res.json()) as { deleted: number }).deleted;
+    },
+
+    /**
+     * One page of the change feed after `since` (a cursor from an earlier
+     * page; none for a full sync). Apply the changes in order, keep
+     * `cursor`, and call again at once while `has_more` is true.
+     */
+    async changes(init: { since?: string; limit?: number; signal?: AbortSignal } = {}): Promise<ChangePage> {
+      const query = new URLSearchParams();
+      if (init.since) query.set("since", init.since);
+      if (init.limit !== undefined) query.set("limit", String(init.limit));
+      return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json()) as ChangePage;
     },
 
     /** Counts; `tz` (an IANA zone) says which day is today. */

@@ -3,6 +3,8 @@
 // hand-written and has no runtime dependency.
 export { createTodoClient, etagOf } from "./client.js";
 export type {
+  Change,
+  ChangePage,
   ClientOptions,
   GetToken,
   ListQuery,

@@ -162,5 +162,27 @@ describe("against the todo-api binary", () => {
       expect(await client.clearCompleted()).toBe(1);
       expect((await client.listTasks()).total).toBe(2);
     });
+
+    it("syncs through the change feed: a full sync, then only what changed", async () => {
+      const client = createTodoClient({ baseUrl: api.baseUrl, userId: "feed", getToken: tokens("feed").getToken });
+      const a = (await client.createTask({ title: "a" })).task;
+      const b = (await client.createTask({ title: "b" })).task;
+      const full = await client.changes();
+      expect(full.changes.map((c) => (c.op === "upsert" ? c.task.id : -1))).toEqual([a.id, b.id]);
+      expect(full.has_more).toBe(false);
+
+      await client.updateTask(a.id, { title: "a2" });
+      await client.deleteTask(b.id);
+      const next = await client.changes({ since: full.cursor });
+      expect(next.changes).toMatchObject([
+        { op: "upsert", task: { id: a.id, title: "a2", version: 2 } },
+        { op: "delete", id: b.id },
+      ]);
+      expect((await client.changes({ since: next.cursor })).changes).toEqual([]);
+      const foreign = await createTodoClient({ baseUrl: api.baseUrl, userId: "other", getToken: tokens("other").getToken })
+        .changes({ since: next.cursor })
+        .catch((e: unknown) => e);
+      expect((foreign as ApiError).status).toBe(422);
+    });
   });
 });
