@@ -149,7 +149,9 @@ func pgCounterFunction(tx *gorm.DB, c counted) ([]string, error) {
 	body := fmt.Sprintf(`
 DECLARE most bigint;
 BEGIN
-	IF TG_OP = 'INSERT' THEN
+	IF TG_OP = 'TRUNCATE' THEN
+		UPDATE user_usage SET %[1]s = 0 WHERE %[1]s <> 0;
+	ELSIF TG_OP = 'INSERT' THEN
 		WITH added AS (
 			INSERT INTO user_usage AS u (user_id, %[1]s)
 			SELECT user_id, count(*) FROM new_rows GROUP BY user_id
@@ -179,6 +181,9 @@ END`, c.column, cond, msg, pgQuotaCode)
 		fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$%s$fn$", name, body),
 		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_insert AFTER INSERT ON %[2]s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
 		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_delete AFTER DELETE ON %[2]s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
+		// TRUNCATE (the benchmark's reseed, an operator's reset) fires no
+		// delete trigger.
+		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_truncate AFTER TRUNCATE ON %[2]s FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
 	}, nil
 }
 

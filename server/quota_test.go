@@ -104,6 +104,20 @@ func TestTaskQuota(t *testing.T) {
 			}
 			refusedByQuota(t, create(map[string]any{"title": "one too many"}), "3 tasks")
 		})
+		t.Run("a truncated table counts from zero", func(t *testing.T) {
+			if e.cfg.Database.Driver != config.Postgres {
+				t.Skip("SQLite has no TRUNCATE; its DELETE fires the delete trigger")
+			}
+			if err := e.fixture().Exec("TRUNCATE tasks").Error; err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				if r := create(map[string]any{"title": fmt.Sprint("after ", i)}); r.status != 201 {
+					t.Fatalf("create %d after TRUNCATE: %d %s", i, r.status, r.body)
+				}
+			}
+			refusedByQuota(t, create(map[string]any{"title": "one too many"}), "3 tasks")
+		})
 		t.Run("a fixture past the cap is refused by the database itself", func(t *testing.T) {
 			err := e.fixture().Exec("INSERT INTO tasks (user_id, title, priority, tags, version, created_at, updated_at) VALUES ('alice', 'raw', 'medium', '[]', 1, ?, ?)",
 				e.clock.Now(), e.clock.Now()).Error
