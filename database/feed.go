@@ -82,17 +82,12 @@ END`
 // pgFeedFunction returns the statements that (re)create the trigger
 // function and its triggers, or none when they are in place.
 func pgFeedFunction(tx *gorm.DB) ([]string, error) {
-	var current string
-	err := tx.Raw(`SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = 'todo_feed_task' AND pronamespace = current_schema()::regnamespace), '')`).
-		Scan(&current).Error
-	if err != nil {
-		return nil, fmt.Errorf("reading the change feed's function: %w", err)
-	}
-	if current == pgFeedBody {
-		return nil, nil
+	current, err := pgFunctionSource(tx, "todo_feed_task")
+	if err != nil || current == pgFeedBody {
+		return nil, err
 	}
 	return []string{
-		"CREATE OR REPLACE FUNCTION todo_feed_task() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$" + pgFeedBody + "$fn$",
+		pgTriggerFunction("todo_feed_task", pgFeedBody),
 		"CREATE OR REPLACE TRIGGER todo_feed_task_write BEFORE INSERT OR UPDATE ON tasks FOR EACH ROW EXECUTE FUNCTION todo_feed_task()",
 		"CREATE OR REPLACE TRIGGER todo_feed_task_delete AFTER DELETE ON tasks FOR EACH ROW EXECUTE FUNCTION todo_feed_task()",
 	}, nil

@@ -168,17 +168,12 @@ BEGIN
 	END IF;
 	RETURN NULL;
 END`, c.column, cond, msg, pgQuotaCode)
-	var current string
-	err := tx.Raw(`SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = ? AND pronamespace = current_schema()::regnamespace), '')`, name).
-		Scan(&current).Error
-	if err != nil {
-		return nil, fmt.Errorf("reading the quota function: %w", err)
-	}
-	if current == body {
-		return nil, nil
+	current, err := pgFunctionSource(tx, name)
+	if err != nil || current == body {
+		return nil, err
 	}
 	return []string{
-		fmt.Sprintf("CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$%s$fn$", name, body),
+		pgTriggerFunction(name, body),
 		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_insert AFTER INSERT ON %[2]s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
 		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_delete AFTER DELETE ON %[2]s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
 		// TRUNCATE (the benchmark's reseed, an operator's reset) fires no
@@ -206,4 +201,23 @@ func sqliteTriggers(c counted) []string {
 			UPDATE user_usage SET %[3]s = %[3]s - 1 WHERE user_id = OLD.user_id;
 		END`, name, c.table, c.column),
 	}
+}
+
+// pgFunctionSource is the body of the trigger function name in the current
+// schema, or "" when there is none: a migration compares it with what it
+// would create, so that a serving role that owns nothing finds nothing to do.
+func pgFunctionSource(tx *gorm.DB, name string) (string, error) {
+	var current string
+	err := tx.Raw(`SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = ? AND pronamespace = current_schema()::regnamespace), '')`, name).
+		Scan(&current).Error
+	if err != nil {
+		return "", fmt.Errorf("reading the function %s: %w", name, err)
+	}
+	return current, nil
+}
+
+// pgTriggerFunction (re)creates a trigger function that runs as the tables'
+// owner, with the search path of the migration.
+func pgTriggerFunction(name, body string) string {
+	return "CREATE OR REPLACE FUNCTION " + name + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$" + body + "$fn$"
 }
