@@ -33,6 +33,7 @@ type taskInput struct {
 	CompletedAt jsonbody.Ignored `json:"completed_at"`
 	Version     jsonbody.Ignored `json:"version"`
 	NextTaskID  jsonbody.Ignored `json:"next_task_id"`
+	Position    jsonbody.Ignored `json:"position"`
 }
 
 // taskChanges is a validated, normalised taskInput: a nil pointer is a field

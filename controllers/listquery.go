@@ -119,7 +119,7 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 		case "sort":
 			desc, ok := models.SortKeys[value]
 			if !ok {
-				bad(name, "must be one of: created, updated, title, due_date, priority")
+				bad(name, "must be one of: created, updated, title, due_date, priority, position")
 			}
 			q.order = models.TaskOrder{Key: value, Desc: desc}
 		case "order":

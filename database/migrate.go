@@ -29,13 +29,19 @@ const migrationLockKey int64 = 0x746f646f2d617069
 // leaves nothing half done either.
 func migrate(ctx context.Context, db *gorm.DB) error {
 	if dialectOf(db) != postgresDialect {
-		return db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{})
+		if err := db.WithContext(ctx).AutoMigrate(&models.List{}, &models.Task{}, &models.IdempotencyKey{}); err != nil {
+			return err
+		}
+		return upgradeSQLite(db.WithContext(ctx))
 	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return fmt.Errorf("taking the migration lock: %w", err)
 		}
-		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}); err != nil {
+		if err := tx.AutoMigrate(&models.List{}, &models.Task{}, &models.IdempotencyKey{}); err != nil {
+			return err
+		}
+		if err := upgradePostgres(tx); err != nil {
 			return err
 		}
 		if tx.Migrator().HasIndex("tasks", "idx_tasks_tags") {

@@ -20,6 +20,9 @@ var rlsPolicies = map[string]string{
 	"tasks": `CREATE POLICY todo_owner ON tasks
 		USING (user_id = current_setting('app.user_id', true))
 		WITH CHECK (user_id = current_setting('app.user_id', true))`,
+	"lists": `CREATE POLICY todo_owner ON lists
+		USING (user_id = current_setting('app.user_id', true))
+		WITH CHECK (user_id = current_setting('app.user_id', true))`,
 	"idempotency_keys": fmt.Sprintf(`CREATE POLICY todo_owner ON idempotency_keys
 		USING (user_id = current_setting('app.user_id', true)
 			OR (current_setting('app.purge_expired', true) = 'on' AND created_at < now() - interval '%d seconds'))
@@ -38,7 +41,7 @@ func rowLevelSecurity(ctx context.Context, db *gorm.DB, on bool) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return err
 		}
-		for _, table := range []string{"tasks", "idempotency_keys"} {
+		for _, table := range []string{"tasks", "lists", "idempotency_keys"} {
 			if err := tableRowLevelSecurity(tx, table, on); err != nil {
 				return fmt.Errorf("row-level security on %s: %w", table, err)
 			}

@@ -142,7 +142,7 @@ func escapeLike(s string) string {
 // SortKeys are the keys TaskOrder accepts, each with its default direction
 // (true: descending).
 var SortKeys = map[string]bool{
-	"created": true, "updated": true, "title": false, "due_date": false, "priority": false,
+	"created": true, "updated": true, "title": false, "due_date": false, "priority": false, "position": false,
 }
 
 // TaskOrder sorts a list by one of SortKeys.
@@ -171,6 +171,10 @@ func (o TaskOrder) Scope(db *gorm.DB) *gorm.DB {
 		db = db.Order("tasks.due_date" + dir + " NULLS LAST")
 	case "priority":
 		db = db.Order("CASE tasks.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END" + dir)
+	case "position":
+		// The manual order; equal keys (two moves into one gap at once)
+		// fall back to id, so every reader sees the same order.
+		db = db.Order("tasks.position" + dir)
 	}
 	return db.Order("tasks.id" + dir)
 }

@@ -18,7 +18,7 @@ func seedPlanData(t *testing.T, e *env) {
 	t.Helper()
 	// g is the row, i the task's number within its user.
 	err := e.fixture().Exec(`
-		INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date, version, created_at, updated_at)
+		INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date, version, created_at, updated_at, position)
 		SELECT CASE WHEN g % 50 = 0 THEN 'alice' ELSE 'user-' || (g % 50) END,
 		       'task ' || g || CASE WHEN i % 7 = 0 THEN ' milk' ELSE '' END,
 		       'description ' || g,
@@ -28,7 +28,8 @@ func seedPlanData(t *testing.T, e *env) {
 		       CASE WHEN i % 5 = 0 THEN NULL ELSE timestamptz '2026-01-01' + (i * 7 % 8760) * interval '1 hour' END,
 		       1,
 		       timestamptz '2026-01-01' + g * interval '1 second',
-		       timestamptz '2026-01-01' + g * interval '1 second'
+		       timestamptz '2026-01-01' + g * interval '1 second',
+		       'j' || lpad(CAST(50001 - g AS text), 10, '0')
 		FROM generate_series(1, 50000) AS g, LATERAL (SELECT g / 50 AS i) AS n`).Error
 	if err != nil {
 		t.Fatal(err)
