@@ -73,3 +73,11 @@ func ListTasks(listID *int64) func(*gorm.DB) *gorm.DB {
 		return db.Where("tasks.list_id = ?", *listID)
 	}
 }
+
+// SubtasksOf narrows a task statement to the subtasks of parent.
+func SubtasksOf(parent int64) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB { return db.Where("tasks.parent_id = ?", parent) }
+}
+
+// PendingOnly narrows a statement to tasks not completed.
+func PendingOnly(db *gorm.DB) *gorm.DB { return db.Where("tasks.completed = ?", false) }

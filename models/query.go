@@ -80,10 +80,26 @@ type TaskFilter struct {
 	// Overdue keeps pending tasks due before Now.
 	Overdue bool
 	Now     time.Time
+	// InList keeps the tasks of list ListID (nil: the inbox).
+	InList bool
+	ListID *int64
+	// UnderParent keeps the subtasks of ParentID (nil: top-level tasks).
+	UnderParent bool
+	ParentID    *int64
 }
 
 // Scope adds the filter's conditions to a task statement.
 func (f TaskFilter) Scope(db *gorm.DB) *gorm.DB {
+	if f.InList {
+		db = ListTasks(f.ListID)(db)
+	}
+	if f.UnderParent {
+		if f.ParentID == nil {
+			db = db.Where("tasks.parent_id IS NULL")
+		} else {
+			db = SubtasksOf(*f.ParentID)(db)
+		}
+	}
 	switch f.Status {
 	case StatusPending:
 		db = db.Where("tasks.completed = ?", false)
@@ -227,7 +243,7 @@ func CountStats(db *gorm.DB, now, dayStart, dayEnd time.Time) (Stats, error) {
 }
 
 // contentColumns are the task columns a client edits, in a fixed order.
-var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence"}
+var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence", "list_id", "parent_id"}
 
 // Changes narrows an update to a task that it would change: one whose value
 // differs from cols in at least one edited column. An update that would

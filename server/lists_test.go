@@ -231,3 +231,49 @@ func TestListMove(t *testing.T) {
 		}
 	})
 }
+
+// TestListDelete: a list with tasks is kept (409 naming how many) unless
+// the caller says what happens to them; then they are deleted, or moved to
+// the inbox with their subtasks, in the same transaction.
+func TestListDelete(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		alice := e.token("alice")
+		fill := func(name string) (list, []task) {
+			l := e.newList("alice", map[string]any{"name": name})
+			a := e.create("alice", map[string]any{"title": name + " a", "list_id": l.ID})
+			b := e.create("alice", map[string]any{"title": name + " b", "list_id": l.ID, "completed": true})
+			return l, []task{a, b}
+		}
+		kept, keptTasks := fill("kept")
+		p := e.call("DELETE", fmt.Sprintf("/api/alice/lists/%d", kept.ID), alice, nil).problem(t, 409)
+		if !strings.Contains(p.Detail, "2 tasks") || !slices.Equal(p.fields(), []string{"tasks"}) {
+			t.Errorf("409 does not say how many: %s %v", p.Detail, p.fields())
+		}
+		if r := e.call("GET", fmt.Sprintf("/api/alice/lists/%d", kept.ID), alice, nil); r.list(t).TaskCount != 2 || r.list(t).PendingCount != 1 {
+			t.Errorf("counts: %s", r.body)
+		}
+
+		gone, goneTasks := fill("gone")
+		if r := e.call("DELETE", fmt.Sprintf("/api/alice/lists/%d?tasks=delete", gone.ID), alice, nil); r.status != 204 {
+			t.Fatalf("tasks=delete: %d %s", r.status, r.body)
+		}
+		for _, tk := range goneTasks {
+			if r := e.call("GET", fmt.Sprintf("/api/alice/tasks/%d", tk.ID), alice, nil); r.status != 404 {
+				t.Errorf("task %d of the deleted list: %d", tk.ID, r.status)
+			}
+		}
+
+		if r := e.call("DELETE", fmt.Sprintf("/api/alice/lists/%d?tasks=inbox", kept.ID), alice, nil); r.status != 204 {
+			t.Fatalf("tasks=inbox: %d %s", r.status, r.body)
+		}
+		for _, tk := range keptTasks {
+			got := e.call("GET", fmt.Sprintf("/api/alice/tasks/%d", tk.ID), alice, nil).task(t)
+			if got.ListID != nil || got.Version != tk.Version+1 {
+				t.Errorf("task %d after tasks=inbox: list %v version %d", tk.ID, got.ListID, got.Version)
+			}
+		}
+		if got := e.listNames(t, "alice"); len(got) != 0 {
+			t.Errorf("lists left: %v", got)
+		}
+	})
+}

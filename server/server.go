@@ -122,6 +122,7 @@ func New(d Deps) *fiber.App {
 	user.Delete("/tasks/:id", tasks.Delete)
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
+	user.Post("/tasks/:id/move", tasks.Move)
 	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
 	user.Get("/lists", lists.Index)
 	user.Post("/lists", lists.Create)
