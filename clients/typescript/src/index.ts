@@ -5,16 +5,21 @@ export { createTodoClient, etagOf } from "./client.js";
 export type {
   ClientOptions,
   GetToken,
+  List,
+  ListCreate,
+  ListPatch,
   ListQuery,
   Priority,
   Recurrence,
   Task,
   TaskCreate,
+  TaskMove,
   TaskPage,
   TaskPatch,
   TaskStats,
   TodoClient,
   Versioned,
+  VersionedList,
   WriteOptions,
 } from "./client.js";
 export { ApiError } from "./errors.js";
