@@ -51,6 +51,12 @@ func TestMoveTask(t *testing.T) {
 		if got := e.order(t, "alice", "list=inbox"); !slices.Equal(got, []int64{a.ID, c.ID, b.ID}) {
 			t.Errorf("a first, c after a: %v", got)
 		}
+		// A PUT or PATCH that leaves the task where it is keeps its place.
+		e.call("PUT", fmt.Sprintf("/api/alice/tasks/%d", c.ID), e.token("alice"), map[string]any{"title": "c, renamed"})
+		e.call("PATCH", fmt.Sprintf("/api/alice/tasks/%d", c.ID), e.token("alice"), map[string]any{"list_id": nil, "parent_id": nil})
+		if got := e.order(t, "alice", "list=inbox"); !slices.Equal(got, []int64{a.ID, c.ID, b.ID}) {
+			t.Errorf("after a PUT and a PATCH that keep c's place: %v", got)
+		}
 		step := e.create("alice", map[string]any{"title": "step", "parent_id": b.ID})
 		moved := e.move(t, "alice", b.ID, map[string]any{"list_id": home.ID})
 		if moved.ListID == nil || *moved.ListID != home.ID {
