@@ -142,14 +142,23 @@ fi
 secs() { local d=$1; case $d in *m) echo $(( ${d%m} * 60 ));; *s) echo "${d%s}";; *) echo "$d";; esac; }
 LIMIT=$(( $(secs "$DURATION") + $(secs "$WARMUP") + 60 ))
 
+# prepare resets the data for workload $w; list-in-list then files its lists and
+# tasks through the service's API (listinlist.py), as reseeding empties them.
+prepare() {
+  $RESEED >&2
+  if [ "$w" = list-in-list ]; then
+    BENCH_OUT=$OUT "$PY" "$SCRIPT_DIR/listinlist.py" "http://127.0.0.1:$PORT" >&2 || die "listinlist.py failed"
+  fi
+}
+
 for w in $WORKLOADS; do
   script=$SCRIPT_DIR/wrk/$w.lua
   [ -f "$script" ] || die "no workload $script"
-  $RESEED >&2
+  prepare
   timeout "$LIMIT" wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" --timeout "$WRK_TIMEOUT" -s "$script" \
     "http://127.0.0.1:$PORT" >"$LOGDIR/$w.warmup.txt" 2>&1 || true
   for attempt in $(seq 0 "$BENCH_RETRIES"); do
-    $RESEED >&2
+    prepare
     wait_quiet "$NAME/$w" "$LOGDIR/noise.txt"
     cpu0=$(svc_ticks)
     noise_begin

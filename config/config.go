@@ -44,6 +44,10 @@ type Config struct {
 	// MetricsAddr serves /metrics on its own listener (say :9091) instead of
 	// on PORT, so that it need not be public; empty keeps it on PORT.
 	MetricsAddr string
+	// MaxListsPerUser caps the lists one user may have
+	// (MAX_LISTS_PER_USER, default 300; 0 in a hand-built Config means
+	// the default).
+	MaxListsPerUser int
 	// PprofAddr serves Go's profiler (net/http/pprof) on its own listener
 	// when set (say 127.0.0.1:6060); off by default, and never on PORT.
 	PprofAddr string

@@ -132,6 +132,11 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 		fail(errors.New("RATE_LIMIT_BURST must be at least 1 while RATE_LIMIT_PER_MINUTE is on"))
 	}
 
+	cfg.MaxListsPerUser = count(get, "MAX_LISTS_PER_USER", DefaultMaxListsPerUser, fail)
+	if cfg.MaxListsPerUser < 1 {
+		fail(errors.New("MAX_LISTS_PER_USER must be at least 1"))
+	}
+
 	d := &cfg.Database
 	d.Timeout = duration(get, "DB_TIMEOUT", 5*time.Second, fail)
 	d.MaxConns = count(get, "DB_MAX_CONNS", 20, fail)
@@ -159,6 +164,9 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	}
 	return errs
 }
+
+// DefaultMaxListsPerUser is Todoist's ceiling of projects on its paid plan.
+const DefaultMaxListsPerUser = 300
 
 // duration reads a Go duration ("10s", "1m30s") or a whole number of seconds.
 func duration(get func(string, string) string, key string, def time.Duration, fail func(error)) time.Duration {

@@ -69,6 +69,11 @@ type precondition struct {
 // ifMatch reads If-Match for task id. Comparison is strong (RFC 9110
 // §13.1.1), so a weak tag never matches, and so does a tag of another task.
 func ifMatch(c *fiber.Ctx, id int64) precondition {
+	return ifMatchTag(c, id, parseTaskETag)
+}
+
+// ifMatchTag is ifMatch for a resource whose tags parse reads.
+func ifMatchTag(c *fiber.Ctx, id int64, parse func(string) (id, version int64, ok bool)) precondition {
 	tags, star, present := conditionTags(c, fiber.HeaderIfMatch)
 	if !present || star {
 		return precondition{}
@@ -78,7 +83,7 @@ func ifMatch(c *fiber.Ctx, id int64) precondition {
 		if t.weak {
 			continue
 		}
-		tid, version, ok := parseTaskETag(t.opaque)
+		tid, version, ok := parse(t.opaque)
 		if ok && tid == id {
 			p.versions = append(p.versions, version)
 		}
@@ -109,6 +114,14 @@ func (p precondition) scope(db *gorm.DB) *gorm.DB {
 		return db
 	}
 	return models.AtVersion(p.versions)(db)
+}
+
+// listScope is scope for a write to a list (models.ListAtVersion).
+func (p precondition) listScope(db *gorm.DB) *gorm.DB {
+	if !p.checked {
+		return db
+	}
+	return models.ListAtVersion(p.versions)(db)
 }
 
 // parseTaskETag reads `"<id>-<version>"`, the tag etag() makes.

@@ -31,8 +31,16 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 	t := models.Task{UserID: middleware.UserID(c)}
 	ch.applyTo(&t)
 	location := "/api/" + url.PathEscape(t.UserID) + "/tasks/"
+	// insert files the task and creates it, in the write's transaction.
+	insert := func(tx database.Tx) error {
+		var err error
+		if t.ListID, t.ParentID, err = ch.Place.resolve(tx, nil); err != nil {
+			return err
+		}
+		return createTask(tx, &t)
+	}
 	if key == "" {
-		err := h.write(c, func(tx database.Tx) error { return tx.Tasks().Create(&t).Error })
+		err := h.write(c, insert)
 		if err != nil {
 			return err
 		}
@@ -51,7 +59,7 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 		if !claimed {
 			return tx.IdempotencyKeys().Scopes(models.IdempotencyKeyNamed(key)).Take(&first).Error
 		}
-		if err := tx.Tasks().Create(&t).Error; err != nil {
+		if err := insert(tx); err != nil {
 			return err
 		}
 		body, err := json.Marshal(newTaskResponse(&t))
@@ -78,6 +86,20 @@ func (h *Tasks) Create(c *fiber.Ctx) error {
 		return problem.New(fiber.StatusConflict, "A request with this Idempotency-Key is still being processed; retry shortly.")
 	}
 	return replay(c, &first, true)
+}
+
+// createTask inserts t. A list or parent that a concurrent request deleted
+// after the checks is refused by the foreign keys, and answered as an
+// unknown one.
+func createTask(tx database.Tx, t *models.Task) error {
+	err := tx.Tasks().Create(t).Error
+	if database.BrokenReference(err) {
+		if t.ParentID != nil {
+			return errUnknownParent
+		}
+		return errUnknownList
+	}
+	return err
 }
 
 // replay sends a stored create response; replayed marks a retry's answer.

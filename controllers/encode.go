@@ -76,15 +76,17 @@ func (t *taskResponse) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `,"version":`...)
 	b = strconv.AppendInt(b, t.Version, 10)
 	b = append(b, `,"next_task_id":`...)
-	if t.NextTaskID == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, *t.NextTaskID, 10)
-	}
+	b = appendIntPtr(b, t.NextTaskID)
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, t.CreatedAt, &ok)
 	b = append(b, `,"updated_at":`...)
 	b = appendTime(b, t.UpdatedAt, &ok)
+	b = append(b, `,"list_id":`...)
+	b = appendIntPtr(b, t.ListID)
+	b = append(b, `,"parent_id":`...)
+	b = appendIntPtr(b, t.ParentID)
+	b = append(b, `,"position":`...)
+	b = appendString(b, t.Position)
 	return append(b, '}'), ok
 }
 
@@ -103,6 +105,13 @@ func appendTimePtr(b []byte, t *time.Time, ok *bool) []byte {
 		return append(b, "null"...)
 	}
 	return appendTime(b, *t, ok)
+}
+
+func appendIntPtr(b []byte, n *int64) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, *n, 10)
 }
 
 func appendStringPtr(b []byte, s *string) []byte {

@@ -34,6 +34,8 @@ func TestEncodeJSONMatchesStdlib(t *testing.T) {
 	page[3].Recurrence = &r
 	next := int64(7)
 	page[3].NextTaskID = &next
+	list, parent := int64(3), int64(-2)
+	page[3].ListID, page[3].ParentID, page[3].Position = &list, &parent, models.OrderKey(weird)
 	done := time.Date(2026, 11, 27, 10, 5, 12, 123456000, time.UTC)
 	page[4].Completed, page[4].CompletedAt = true, &done
 	page[5].ID, page[5].Version = -1, 1<<62

@@ -25,6 +25,8 @@ type taskInput struct {
 	Tags        jsonbody.Field[[]string] `json:"tags"`
 	DueDate     jsonbody.Field[string]   `json:"due_date"`
 	Recurrence  jsonbody.Field[string]   `json:"recurrence"`
+	ListID      jsonbody.Field[int64]    `json:"list_id"`
+	ParentID    jsonbody.Field[int64]    `json:"parent_id"`
 
 	ID          jsonbody.Ignored `json:"id"`
 	UserID      jsonbody.Ignored `json:"user_id"`
@@ -33,6 +35,7 @@ type taskInput struct {
 	CompletedAt jsonbody.Ignored `json:"completed_at"`
 	Version     jsonbody.Ignored `json:"version"`
 	NextTaskID  jsonbody.Ignored `json:"next_task_id"`
+	Position    jsonbody.Ignored `json:"position"`
 }
 
 // taskChanges is a validated, normalised taskInput: a nil pointer is a field
@@ -48,6 +51,9 @@ type taskChanges struct {
 	ClearDueDate     bool    `json:"-"`
 	Recurrence       *string `json:"recurrence" validate:"omitnil,oneof=daily weekly monthly"`
 	ClearRecurrence  bool    `json:"-"`
+	// Place is where the task is filed; checked against the database in
+	// the write's transaction (place.go).
+	Place taskPlace `json:"place"`
 }
 
 // inputMode says what an absent field means.
@@ -130,6 +136,26 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode, unknown []str
 		ch.Recurrence = &in.Recurrence.Value
 	} else {
 		ch.ClearRecurrence = in.Recurrence.Null || mode == modeReplace
+	}
+
+	ch.Place = taskPlace{
+		SetsList:   in.ListID.Set || mode == modeReplace,
+		ListGiven:  in.ListID.Set,
+		SetsParent: in.ParentID.Set || mode == modeReplace,
+	}
+	if in.ListID.Set && !in.ListID.Null {
+		if in.ListID.Value < 1 {
+			errs = append(errs, errUnknownList.Errors[0])
+		} else {
+			ch.Place.ListID = &in.ListID.Value
+		}
+	}
+	if in.ParentID.Set && !in.ParentID.Null {
+		if in.ParentID.Value < 1 {
+			errs = append(errs, errUnknownParent.Errors[0])
+		} else {
+			ch.Place.ParentID = &in.ParentID.Value
+		}
 	}
 
 	// PUT and POST know the whole task; PATCH is checked against the row

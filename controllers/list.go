@@ -78,6 +78,7 @@ func listETag(user string, q listQuery, total int64, rows []models.PageRow) stri
 	key = fmt.Appendf(key, "%q|%d|%s|%q|%q|%q|%s|%s|%t|%s|%t|%d|%d|",
 		user, total, q.filter.Status, priorities, tags, q.filter.Search,
 		timeKey(q.filter.DueBefore), timeKey(q.filter.DueAfter), q.filter.Overdue, q.order.Key, q.order.Desc, q.limit, q.offset)
+	key = fmt.Appendf(key, "%t|%s|%t|%s|", q.filter.InList, idKey(q.filter.ListID), q.filter.UnderParent, idKey(q.filter.ParentID))
 	for i := range rows {
 		key = strconv.AppendInt(key, rows[i].ID, 10)
 		key = append(key, '-')
@@ -86,6 +87,13 @@ func listETag(user string, q listQuery, total int64, rows []models.PageRow) stri
 	}
 	sum := sha256.Sum256(key)
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+func idKey(id *int64) string {
+	if id == nil {
+		return "-"
+	}
+	return strconv.FormatInt(*id, 10)
 }
 
 func timeKey(t *time.Time) string {

@@ -116,10 +116,30 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 				bad(name, "must be true (leave it out for all tasks)")
 			}
 			q.filter.Overdue = true
+		case "list":
+			q.filter.InList = true
+			if value != "inbox" {
+				n, err := strconv.ParseInt(value, 10, 64)
+				if err != nil || n < 1 {
+					bad(name, "must be a list id or inbox")
+					return
+				}
+				q.filter.ListID = &n
+			}
+		case "parent":
+			q.filter.UnderParent = true
+			if value != "none" {
+				n, err := strconv.ParseInt(value, 10, 64)
+				if err != nil || n < 1 {
+					bad(name, "must be a task id or none")
+					return
+				}
+				q.filter.ParentID = &n
+			}
 		case "sort":
 			desc, ok := models.SortKeys[value]
 			if !ok {
-				bad(name, "must be one of: created, updated, title, due_date, priority")
+				bad(name, "must be one of: created, updated, title, due_date, priority, position")
 			}
 			q.order = models.TaskOrder{Key: value, Desc: desc}
 		case "order":

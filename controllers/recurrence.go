@@ -38,6 +38,9 @@ func continueSeries(tx database.Tx, t *models.Task, cols map[string]any) error {
 	if err := tx.Tasks().Create(&next).Error; err != nil {
 		return err
 	}
+	if err := copySubtasks(tx, t, &next); err != nil {
+		return err
+	}
 	// UpdateColumn skips the hooks: this is part of the write that already
 	// bumped the version, not a second change.
 	err := tx.Tasks().Scopes(models.TaskID(t.ID)).UpdateColumn("next_task_id", next.ID).Error
@@ -46,4 +49,29 @@ func continueSeries(tx database.Tx, t *models.Task, cols map[string]any) error {
 	}
 	t.NextTaskID = &next.ID
 	return nil
+}
+
+// copySubtasks gives next, the next occurrence of the recurring parent t,
+// pending copies of t's subtasks in the same order, in the same
+// transaction as the completion.
+func copySubtasks(tx database.Tx, t, next *models.Task) error {
+	if t.ParentID != nil {
+		return nil
+	}
+	var subs []models.Task
+	if err := tx.Tasks().Scopes(models.SubtasksOf(t.ID)).Find(&subs).Error; err != nil {
+		return err
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	copies := make([]models.Task, len(subs))
+	for i, s := range subs {
+		copies[i] = models.Task{
+			UserID: s.UserID, Title: s.Title, Description: s.Description, Priority: s.Priority,
+			Tags: append(models.Tags{}, s.Tags...), DueDate: s.DueDate,
+			ListID: next.ListID, ParentID: &next.ID, Position: s.Position,
+		}
+	}
+	return tx.Tasks().Create(&copies).Error
 }

@@ -26,6 +26,12 @@ type taskResponse struct {
 	NextTaskID *int64    `json:"next_task_id"`
 	CreatedAt  time.Time `json:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	// ListID is the task's list, null for the inbox; ParentID the task it
+	// is a step of, null at top level; Position its read-only order key
+	// among its siblings.
+	ListID   *int64 `json:"list_id"`
+	ParentID *int64 `json:"parent_id"`
+	Position string `json:"position"`
 }
 
 // newTaskResponse is the one mapping from a stored task to its JSON shape.
@@ -49,6 +55,9 @@ func newTaskResponse(t *models.Task) taskResponse {
 		NextTaskID:  t.NextTaskID,
 		CreatedAt:   t.CreatedAt.UTC(),
 		UpdatedAt:   t.UpdatedAt.UTC(),
+		ListID:      t.ListID,
+		ParentID:    t.ParentID,
+		Position:    string(t.Position),
 	}
 }
 

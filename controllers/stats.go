@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -14,7 +15,7 @@ import (
 // before now; due_today is pending tasks due on today's calendar date in the
 // zone tz names (UTC by default), so a task due earlier today counts in both.
 func (h *Tasks) Stats(c *fiber.Ctx) error {
-	loc, err := statsZone(c)
+	loc, f, err := statsQuery(c)
 	if err != nil {
 		return err
 	}
@@ -24,7 +25,7 @@ func (h *Tasks) Stats(c *fiber.Ctx) error {
 	// daylight-saving change, which last 23 or 25 hours.
 	start := time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
 	end := time.Date(y, m, d+1, 0, 0, 0, 0, loc).UTC()
-	s, err := models.CountStats(h.read(c), now, start, end)
+	s, err := models.CountStats(h.read(c).Scopes(f.Scope), now, start, end)
 	if err != nil {
 		return err
 	}
@@ -43,22 +44,36 @@ type statsResponse struct {
 	MaxTasks *int `json:"max_tasks"`
 }
 
-// statsZone reads the stats query: tz, an IANA zone name, is the only parameter.
-func statsZone(c *fiber.Ctx) (*time.Location, error) {
+// statsQuery reads the stats query: tz, an IANA zone name, and list, a
+// list id or inbox, as for the list of tasks.
+func statsQuery(c *fiber.Ctx) (*time.Location, models.TaskFilter, error) {
 	loc := time.UTC
+	var f models.TaskFilter
 	var errs []problem.FieldError
-	seen := false
+	seen := map[string]bool{}
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		name, value := string(k), string(v)
-		if name != "tz" {
+		if name != "tz" && name != "list" {
 			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a known query parameter"})
 			return
 		}
-		if seen {
+		if seen[name] {
 			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
 			return
 		}
-		seen = true
+		seen[name] = true
+		if name == "list" {
+			f.InList = true
+			if value != "inbox" {
+				n, err := strconv.ParseInt(value, 10, 64)
+				if err != nil || n < 1 {
+					errs = append(errs, problem.FieldError{Field: name, Message: "must be a list id or inbox"})
+					return
+				}
+				f.ListID = &n
+			}
+			return
+		}
 		// "" and "Local" would name UTC and the server's own zone.
 		l, err := time.LoadLocation(value)
 		if err != nil || value == "" || value == "Local" {
@@ -68,7 +83,7 @@ func statsZone(c *fiber.Ctx) (*time.Location, error) {
 		loc = l
 	})
 	if len(errs) > 0 {
-		return nil, problem.Validation(errs...)
+		return nil, f, problem.Validation(errs...)
 	}
-	return loc, nil
+	return loc, f, nil
 }

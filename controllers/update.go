@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"gorm.io/gorm/clause"
@@ -31,8 +32,9 @@ func (h *Tasks) change(c *fiber.Ctx, mode inputMode) error {
 	if err != nil {
 		return err
 	}
-	cols := ch.columns(h.now.Now())
-	if len(cols) == 0 {
+	now := h.now.Now()
+	cols := ch.columns(now)
+	if len(cols) == 0 && !ch.Place.sets() {
 		// PATCH {} writes nothing, but If-Match still has to hold.
 		t, err := h.find(c, id)
 		if err != nil {
@@ -43,7 +45,7 @@ func (h *Tasks) change(c *fiber.Ctx, mode inputMode) error {
 		}
 		return sendTask(c, fiber.StatusOK, t)
 	}
-	return h.update(c, id, cols)
+	return h.updatePlaced(c, id, cols, ch.Place, now)
 }
 
 // Toggle flips completed, or sets it when the body says {"completed": bool},
@@ -82,12 +84,40 @@ func (h *Tasks) Toggle(c *fiber.Ctx) error {
 // due date (a violation rolls the UPDATE back) and the next occurrence of a
 // recurring task that the write completed.
 func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
+	return h.updatePlaced(c, id, cols, taskPlace{}, h.now.Now())
+}
+
+// updatePlaced is update with a new place for the task: its list and
+// parent are checked and written in the same transaction, and a parent's
+// subtasks follow it (fileChildren).
+func (h *Tasks) updatePlaced(c *fiber.Ctx, id int64, cols map[string]any, place taskPlace, now time.Time) error {
 	pre := ifMatch(c, id)
 	var t *models.Task
 	err := h.write(c, func(tx database.Tx) error {
+		var before *models.Task
+		if place.sets() {
+			var err error
+			if before, err = models.FirstTask(tx.Tasks().Scopes(models.TaskID(id))); err != nil {
+				return err
+			}
+			if before == nil {
+				return errTaskNotFound
+			}
+			list, parent, err := place.resolve(tx, before)
+			if err != nil {
+				return err
+			}
+			placeColumns(cols, before, list, parent, now)
+		}
 		var updated models.Task
 		res := tx.Tasks().Model(&updated).Scopes(models.TaskID(id), pre.scope, models.Changes(cols)).
 			Clauses(clause.Returning{}).Updates(cols)
+		if database.BrokenReference(res.Error) {
+			if place.ParentID != nil {
+				return errUnknownParent
+			}
+			return errUnknownList
+		}
 		if res.Error != nil {
 			return res.Error
 		}
@@ -98,6 +128,9 @@ func (h *Tasks) update(c *fiber.Ctx, id int64, cols map[string]any) error {
 			return err
 		}
 		t = &updated
+		if err := fileChildren(tx, t, before, cols, now); err != nil {
+			return err
+		}
 		return continueSeries(tx, t, cols)
 	})
 	if err != nil {

@@ -39,3 +39,26 @@ func Unavailable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "database is locked") || strings.Contains(msg, "SQLITE_BUSY")
 }
+
+// Duplicate reports whether err is a unique index refusing a row (a list
+// name the user has already, say): PostgreSQL's 23505, SQLite's UNIQUE
+// constraint error.
+func Duplicate(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// BrokenReference reports whether err is a foreign key refusing a row: a
+// task filed into a list that a concurrent request deleted, or a list
+// deleted while a concurrent request filed a task into it. PostgreSQL's
+// 23503, SQLite's FOREIGN KEY constraint error.
+func BrokenReference(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	return err != nil && strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}

@@ -29,7 +29,10 @@ const migrationLockKey int64 = 0x746f646f2d617069
 // leaves nothing half done either.
 func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 	if dialectOf(db) != postgresDialect {
-		if err := db.WithContext(ctx).AutoMigrate(&models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
+		if err := db.WithContext(ctx).AutoMigrate(&models.List{}, &models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
+			return err
+		}
+		if err := upgradeSQLite(db.WithContext(ctx)); err != nil {
 			return err
 		}
 		return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -43,7 +46,10 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return fmt.Errorf("taking the migration lock: %w", err)
 		}
-		if err := tx.AutoMigrate(&models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
+		if err := tx.AutoMigrate(&models.List{}, &models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
+			return err
+		}
+		if err := upgradePostgres(tx); err != nil {
 			return err
 		}
 		// Even IF NOT EXISTS needs the table's owner; a serving role that

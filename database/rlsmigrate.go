@@ -20,6 +20,9 @@ var rlsPolicies = map[string]string{
 	"tasks": `CREATE POLICY todo_owner ON tasks
 		USING (user_id = current_setting('app.user_id', true))
 		WITH CHECK (user_id = current_setting('app.user_id', true))`,
+	"lists": `CREATE POLICY todo_owner ON lists
+		USING (user_id = current_setting('app.user_id', true))
+		WITH CHECK (user_id = current_setting('app.user_id', true))`,
 	"task_tombstones": `CREATE POLICY todo_owner ON task_tombstones
 		USING (user_id = current_setting('app.user_id', true))
 		WITH CHECK (user_id = current_setting('app.user_id', true))`,
@@ -41,7 +44,7 @@ func rowLevelSecurity(ctx context.Context, db *gorm.DB, on bool) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", migrationLockKey).Error; err != nil {
 			return err
 		}
-		for _, table := range []string{"tasks", "idempotency_keys", "task_tombstones"} {
+		for _, table := range []string{"tasks", "lists", "idempotency_keys", "task_tombstones"} {
 			if err := tableRowLevelSecurity(tx, table, on); err != nil {
 				return fmt.Errorf("row-level security on %s: %w", table, err)
 			}

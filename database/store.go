@@ -55,6 +55,11 @@ func (s *Store) ChangesHead(ctx context.Context, userID string) (int64, error) {
 	return head, err
 }
 
+// Lists starts a read of userID's lists, as Tasks does for tasks.
+func (s *Store) Lists(ctx context.Context, userID string) *gorm.DB {
+	return s.db.WithContext(withUser(ctx, userID)).Model(&models.List{}).Scopes(models.ListsOwnedBy(userID))
+}
+
 // Tx binds statements to one user inside Write: it starts that user's
 // queries and nothing else, and every one of them is part of the same
 // transaction.
@@ -72,6 +77,11 @@ func newTx(db *gorm.DB, ctx context.Context, userID string) Tx {
 // Tasks starts a statement on the user's tasks inside the transaction.
 func (t Tx) Tasks() *gorm.DB {
 	return t.tx.Model(&models.Task{}).Scopes(models.OwnedBy(t.userID))
+}
+
+// Lists starts a statement on the user's lists inside the transaction.
+func (t Tx) Lists() *gorm.DB {
+	return t.tx.Model(&models.List{}).Scopes(models.ListsOwnedBy(t.userID))
 }
 
 // IdempotencyKeys starts a statement on the user's idempotency records

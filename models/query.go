@@ -80,10 +80,26 @@ type TaskFilter struct {
 	// Overdue keeps pending tasks due before Now.
 	Overdue bool
 	Now     time.Time
+	// InList keeps the tasks of list ListID (nil: the inbox).
+	InList bool
+	ListID *int64
+	// UnderParent keeps the subtasks of ParentID (nil: top-level tasks).
+	UnderParent bool
+	ParentID    *int64
 }
 
 // Scope adds the filter's conditions to a task statement.
 func (f TaskFilter) Scope(db *gorm.DB) *gorm.DB {
+	if f.InList {
+		db = ListTasks(f.ListID)(db)
+	}
+	if f.UnderParent {
+		if f.ParentID == nil {
+			db = db.Where("tasks.parent_id IS NULL")
+		} else {
+			db = SubtasksOf(*f.ParentID)(db)
+		}
+	}
 	switch f.Status {
 	case StatusPending:
 		db = db.Where("tasks.completed = ?", false)
@@ -142,7 +158,7 @@ func escapeLike(s string) string {
 // SortKeys are the keys TaskOrder accepts, each with its default direction
 // (true: descending).
 var SortKeys = map[string]bool{
-	"created": true, "updated": true, "title": false, "due_date": false, "priority": false,
+	"created": true, "updated": true, "title": false, "due_date": false, "priority": false, "position": false,
 }
 
 // TaskOrder sorts a list by one of SortKeys.
@@ -171,6 +187,10 @@ func (o TaskOrder) Scope(db *gorm.DB) *gorm.DB {
 		db = db.Order("tasks.due_date" + dir + " NULLS LAST")
 	case "priority":
 		db = db.Order("CASE tasks.priority WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END" + dir)
+	case "position":
+		// The manual order; equal keys (two moves into one gap at once)
+		// fall back to id, so every reader sees the same order.
+		db = db.Order("tasks.position" + dir)
 	}
 	return db.Order("tasks.id" + dir)
 }
@@ -223,7 +243,7 @@ func CountStats(db *gorm.DB, now, dayStart, dayEnd time.Time) (Stats, error) {
 }
 
 // contentColumns are the task columns a client edits, in a fixed order.
-var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence"}
+var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence", "list_id", "parent_id"}
 
 // Changes narrows an update to a task that it would change: one whose value
 // differs from cols in at least one edited column. An update that would

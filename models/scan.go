@@ -11,7 +11,7 @@ import (
 // description valid when a later migration adds a column.
 const TaskColumns = "tasks.id, tasks.user_id, tasks.title, tasks.description, tasks.completed, " +
 	"tasks.completed_at, tasks.priority, tasks.tags, tasks.due_date, tasks.recurrence, tasks.version, " +
-	"tasks.next_task_id, tasks.created_at, tasks.updated_at"
+	"tasks.next_task_id, tasks.created_at, tasks.updated_at, tasks.list_id, tasks.parent_id, tasks.position"
 
 // ScanTask reads one row of TaskColumns, followed by extra columns into
 // extra, into t. It is what GORM's Find does for a task, without its
@@ -22,11 +22,11 @@ func ScanTask(rows *sql.Rows, t *Task, extra ...any) error {
 	var (
 		desc, priority, recurrence sql.NullString
 		completedAt, due           sql.NullTime
-		next                       sql.NullInt64
+		next, list, parent         sql.NullInt64
 	)
-	dest := make([]any, 0, 14+len(extra))
+	dest := make([]any, 0, 17+len(extra))
 	dest = append(dest, &t.ID, &t.UserID, &t.Title, &desc, &t.Completed, &completedAt, &priority, &t.Tags,
-		&due, &recurrence, &t.Version, &next, &t.CreatedAt, &t.UpdatedAt)
+		&due, &recurrence, &t.Version, &next, &t.CreatedAt, &t.UpdatedAt, &list, &parent, &t.Position)
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
@@ -48,11 +48,17 @@ func ScanTask(rows *sql.Rows, t *Task, extra ...any) error {
 		r := Recurrence(recurrence.String)
 		t.Recurrence = &r
 	}
-	t.NextTaskID = nil
-	if next.Valid {
-		t.NextTaskID = &next.Int64
-	}
+	t.NextTaskID = nullID(next)
+	t.ListID = nullID(list)
+	t.ParentID = nullID(parent)
 	return nil
+}
+
+func nullID(n sql.NullInt64) *int64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Int64
 }
 
 // FirstTask reads the first task db selects, with ScanTask rather than

@@ -16,6 +16,11 @@ func OwnedBy(userID string) func(*gorm.DB) *gorm.DB {
 	return ownedBy("tasks.user_id", userID)
 }
 
+// ListsOwnedBy is OwnedBy for the lists table.
+func ListsOwnedBy(userID string) func(*gorm.DB) *gorm.DB {
+	return ownedBy("lists.user_id", userID)
+}
+
 // KeysOwnedBy is OwnedBy for the idempotency_keys table.
 func KeysOwnedBy(userID string) func(*gorm.DB) *gorm.DB {
 	return ownedBy("idempotency_keys.user_id", userID)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"todo-api/internal/orderkey"
 )
 
 // Priority orders tasks; the zero value is not valid, DefaultPriority is.
@@ -33,9 +35,16 @@ const (
 // Task is one row of the tasks table. Columns new since the benchmark's
 // contract table carry defaults so that auto-migration can add them to a table
 // that already holds rows.
+//
+// (user_id, id) is unique so that subtasks can reference their parent
+// together with their own user_id, as tasks reference their list (the
+// composite foreign keys in database/migrate.go). idx_tasks_user_list
+// serves a list's tasks in manual order; idx_tasks_user_parent, partial,
+// serves a parent's subtasks and the cascade of its delete, at no cost to
+// top-level tasks.
 type Task struct {
-	ID          int64       `gorm:"primaryKey;index:idx_tasks_user_created,priority:3,sort:desc"`
-	UserID      string      `gorm:"type:text;not null;index:idx_tasks_user_created,priority:1;index:idx_tasks_user_due,priority:1"`
+	ID          int64       `gorm:"primaryKey;index:idx_tasks_user_created,priority:3,sort:desc;uniqueIndex:idx_tasks_user_id,priority:2;index:idx_tasks_user_list,priority:4"`
+	UserID      string      `gorm:"type:text;not null;index:idx_tasks_user_created,priority:1;index:idx_tasks_user_due,priority:1;uniqueIndex:idx_tasks_user_id,priority:1;index:idx_tasks_user_list,priority:1;index:idx_tasks_user_parent,priority:1,where:parent_id IS NOT NULL"`
 	Title       string      `gorm:"type:varchar(200);not null"`
 	Description *string     `gorm:"type:text"`
 	Completed   bool        `gorm:"not null;default:false"`
@@ -49,6 +58,14 @@ type Task struct {
 	// created. Once set it stays set, also when the task is reopened, so
 	// that completing it again cannot create a second copy.
 	NextTaskID *int64 ``
+	// ListID is the task's list, nil for the inbox.
+	ListID *int64 `gorm:"index:idx_tasks_user_list,priority:2"`
+	// ParentID is the task this one is a step of, nil at top level.
+	ParentID *int64 `gorm:"index:idx_tasks_user_parent,priority:2"`
+	// Position orders the task among its siblings (same list and parent).
+	// Rows made before lists existed get theirs at the upgrade; the
+	// default only lets the migration add the column to them.
+	Position OrderKey `gorm:"not null;default:'';index:idx_tasks_user_list,priority:3"`
 	// Timestamps are set by the hooks below from the database handle's clock,
 	// not by GORM's own tracking, so that tests can fix the time.
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false;index:idx_tasks_user_created,priority:2,sort:desc"`
@@ -65,6 +82,10 @@ func (t *Task) BeforeCreate(tx *gorm.DB) error {
 	}
 	if t.Completed && t.CompletedAt == nil {
 		t.CompletedAt = &now
+	}
+	if t.Position == "" {
+		// New tasks go first among their siblings (see orderkey.ForTime).
+		t.Position = OrderKey(orderkey.ForTime(now))
 	}
 	return nil
 }

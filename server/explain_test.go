@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,7 +19,7 @@ func seedPlanData(t *testing.T, e *env) {
 	t.Helper()
 	// g is the row, i the task's number within its user.
 	err := e.fixture().Exec(`
-		INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date, version, created_at, updated_at)
+		INSERT INTO tasks (user_id, title, description, completed, priority, tags, due_date, version, created_at, updated_at, position)
 		SELECT CASE WHEN g % 50 = 0 THEN 'alice' ELSE 'user-' || (g % 50) END,
 		       'task ' || g || CASE WHEN i % 7 = 0 THEN ' milk' ELSE '' END,
 		       'description ' || g,
@@ -28,7 +29,8 @@ func seedPlanData(t *testing.T, e *env) {
 		       CASE WHEN i % 5 = 0 THEN NULL ELSE timestamptz '2026-01-01' + (i * 7 % 8760) * interval '1 hour' END,
 		       1,
 		       timestamptz '2026-01-01' + g * interval '1 second',
-		       timestamptz '2026-01-01' + g * interval '1 second'
+		       timestamptz '2026-01-01' + g * interval '1 second',
+		       'j' || lpad(CAST(50001 - g AS text), 10, '0')
 		FROM generate_series(1, 50000) AS g, LATERAL (SELECT g / 50 AS i) AS n`).Error
 	if err != nil {
 		t.Fatal(err)
@@ -138,5 +140,81 @@ func TestListPlanUsesIndexes(t *testing.T) {
 				t.Errorf("no plan uses %s", tc.index)
 			}
 		})
+	}
+}
+
+// TestListInListPlanUsesIndex: the tasks of one list in manual order — the
+// list-in-list bench workload — come from idx_tasks_user_list, an index
+// that starts with user_id, never from a scan of the tasks table; so do
+// the inbox and a list's default order.
+func TestListInListPlanUsesIndex(t *testing.T) {
+	e := newEnv(t, config.Postgres)
+	err := e.fixture().Exec(`
+		INSERT INTO lists (user_id, name, name_key, position, version, created_at, updated_at)
+		SELECT u.name, 'list ' || n, 'list ' || n, 'j' || lpad(CAST(n AS text), 10, '0'), 1, now(), now()
+		FROM (SELECT 'alice' AS name UNION ALL SELECT 'user-' || g FROM generate_series(1, 49) AS g) AS u,
+		     generate_series(1, 20) AS n`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.fixture().Exec(`
+		INSERT INTO tasks (user_id, title, completed, priority, tags, version, created_at, updated_at, position, list_id)
+		SELECT owner, 'task ' || g, g % 3 = 0, 'medium', '[]'::jsonb, 1,
+		       timestamptz '2026-01-01' + g * interval '1 second', timestamptz '2026-01-01' + g * interval '1 second',
+		       'j' || lpad(CAST(50001 - g AS text), 10, '0'),
+		       CASE WHEN g % 21 = 0 THEN NULL ELSE (SELECT id FROM lists WHERE lists.user_id = owner AND name_key = 'list ' || (g % 20 + 1)) END
+		FROM generate_series(1, 50000) AS g,
+		     LATERAL (SELECT CASE WHEN g % 50 = 0 THEN 'alice' ELSE 'user-' || (g % 50) END AS owner) AS o`).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Exec("ANALYZE tasks; ANALYZE lists").Error; err != nil {
+		t.Fatal(err)
+	}
+	var list int64
+	if err := e.db.Raw("SELECT id FROM lists WHERE user_id = 'alice' AND name_key = 'list 11'").Scan(&list).Error; err != nil || list == 0 {
+		t.Fatalf("alice's list: %d %v", list, err)
+	}
+	sqlDB, err := e.db.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, query := range []string{
+		fmt.Sprintf("list=%d&sort=position", list),
+		"list=inbox&sort=position",
+		fmt.Sprintf("list=%d&sort=position&parent=none", list),
+	} {
+		t.Run(query, func(t *testing.T) {
+			for _, st := range e.captureList(t, query) {
+				rows, err := sqlDB.Query("EXPLAIN "+st.sql, st.vars...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var plan []string
+				for rows.Next() {
+					var line string
+					if err := rows.Scan(&line); err != nil {
+						t.Fatal(err)
+					}
+					plan = append(plan, line)
+				}
+				rows.Close()
+				text := strings.Join(plan, "\n")
+				t.Logf("%s\n%s", st.sql, text)
+				if strings.Contains(text, "Seq Scan on tasks") || !strings.Contains(text, "idx_tasks_user_list") {
+					t.Errorf("not served by idx_tasks_user_list:\n%s", text)
+				}
+			}
+		})
+	}
+	// The listing of lists counts each list's tasks from the same index.
+	var plan []string
+	if err := e.db.Raw("EXPLAIN " + `SELECT lists.id,
+		(SELECT COUNT(*) FROM tasks WHERE tasks.user_id = lists.user_id AND tasks.list_id = lists.id) AS task_count
+		FROM lists WHERE lists.user_id = 'alice'`).Scan(&plan).Error; err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(plan, "\n"); strings.Contains(text, "Seq Scan on tasks") {
+		t.Errorf("the counts scan tasks:\n%s", text)
 	}
 }

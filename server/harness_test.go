@@ -281,6 +281,9 @@ type task struct {
 	NextTaskID  *int64     `json:"next_task_id"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	ListID      *int64     `json:"list_id"`
+	ParentID    *int64     `json:"parent_id"`
+	Position    string     `json:"position"`
 }
 
 // problemBody is an RFC 9457 error body.

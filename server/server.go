@@ -105,7 +105,10 @@ func New(d Deps) *fiber.App {
 
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
-	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
+	// One Store for every handler: on SQLite its group commit batches
+	// the writes of lists and tasks alike.
+	store := database.NewStore(d.DB)
+	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
 	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
 	user := api.Group("/:user_id", middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
@@ -120,10 +123,27 @@ func New(d Deps) *fiber.App {
 	user.Delete("/tasks/:id", tasks.Delete)
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
+	user.Post("/tasks/:id/move", tasks.Move)
+	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
+	user.Get("/lists", lists.Index)
+	user.Post("/lists", lists.Create)
+	user.Get("/lists/:id", lists.Get)
+	user.Patch("/lists/:id", lists.Patch)
+	user.Delete("/lists/:id", lists.Delete)
+	user.Post("/lists/:id/move", lists.Move)
 
 	answerUnknownMethods(app, d.Log, d.Metrics)
 	app.Server().Handler = finishBody(app.Server().Handler)
 	return app
+}
+
+// maxLists is MAX_LISTS_PER_USER, or its default in a Config that tests
+// build by hand.
+func maxLists(c config.Config) int {
+	if c.MaxListsPerUser > 0 {
+		return c.MaxListsPerUser
+	}
+	return config.DefaultMaxListsPerUser
 }
 
 // orDefault is d, or def when d is unset (tests build Config by hand).

@@ -12,7 +12,7 @@ import (
 	"todo-api/models"
 )
 
-// writeDoor records every statement that changes the tasks table without
+// writeDoor records every statement that changes the tasks or lists table without
 // coming through database.Store.Write, the one door for changes. Every env
 // watches its app's database with one, and a test that saw such a write
 // fails at its end: so the whole integration suite, on both databases, is
@@ -30,8 +30,8 @@ func (e *env) fixture() *gorm.DB {
 	return e.db.WithContext(context.WithValue(context.Background(), fixtureKey{}, true))
 }
 
-// writesTasks matches raw SQL that changes the tasks table.
-var writesTasks = regexp.MustCompile(`(?is)^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?tasks"?\b`)
+// writesTasks matches raw SQL that changes the tasks or lists table.
+var writesTasks = regexp.MustCompile(`(?is)^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(tasks|lists)"?\b`)
 
 // watchWriteDoor registers the check on db's callbacks.
 func watchWriteDoor(t *testing.T, db *gorm.DB) *writeDoor {
@@ -52,7 +52,7 @@ func watchWriteDoor(t *testing.T, db *gorm.DB) *writeDoor {
 				if !writesTasks.MatchString(st.SQL.String()) {
 					return
 				}
-			} else if table != "tasks" {
+			} else if table != "tasks" && table != "lists" {
 				return
 			}
 			w.mu.Lock()
@@ -74,7 +74,7 @@ func watchWriteDoor(t *testing.T, db *gorm.DB) *writeDoor {
 	}
 	t.Cleanup(func() {
 		if n := w.count(); n > 0 {
-			t.Errorf("%d changes to tasks did not go through Store.Write: %q", n, w.outside)
+			t.Errorf("%d changes to tasks or lists did not go through Store.Write: %q", n, w.outside)
 		}
 	})
 	return w
@@ -107,8 +107,14 @@ func TestWriteDoorSeesOutsideWrites(t *testing.T) {
 		if err := e.appDB.Exec("UPDATE tasks SET title = 'raw' WHERE user_id = 'alice'").Error; err != nil {
 			t.Fatal(err)
 		}
-		if n := e.writeDoor.count(); n != 2 {
-			t.Fatalf("recorded %d writes around the door, want 2", n)
+		if err := store.Lists(ctx, "alice").Create(&models.List{UserID: "alice", Name: "around it"}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := e.appDB.Exec("UPDATE lists SET name = 'raw' WHERE user_id = 'alice'").Error; err != nil {
+			t.Fatal(err)
+		}
+		if n := e.writeDoor.count(); n != 4 {
+			t.Fatalf("recorded %d writes around the door, want 4", n)
 		}
 		// This test made them on purpose.
 		e.writeDoor.mu.Lock()

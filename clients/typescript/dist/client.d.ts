@@ -18,6 +18,16 @@ export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> 
 export type TaskStats = components["schemas"]["Stats"];
 export type ChangePage = components["schemas"]["ChangePage"];
 export type Change = components["schemas"]["Change"];
+/** A list of tasks, with its counts. */
+export type List = components["schemas"]["List"];
+/** The body of a list create: `name` required. */
+export interface ListCreate extends Writable<components["schemas"]["ListCreate"]> {
+}
+/** The body of a list PATCH: only the fields sent change. */
+export interface ListPatch extends Writable<components["schemas"]["ListPatch"]> {
+}
+/** Where a move files a task: each member optional; `after_id: null` is first. */
+export type TaskMove = components["schemas"]["TaskMove"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];
 /** Filters, sort and page of the list. */
@@ -52,6 +62,11 @@ export interface TaskPage {
     /** The queries of the neighbouring pages (from the Link header), for listTasks; null at the ends. */
     next: ListQuery | null;
     prev: ListQuery | null;
+}
+/** A list with the ETag of the version read, for If-Match on the next write. */
+export interface VersionedList {
+    list: List;
+    etag: string;
 }
 /** Options of the writes to one task. */
 export interface WriteOptions {
@@ -105,6 +120,11 @@ export declare function createTodoClient(options: ClientOptions): {
         signal?: AbortSignal;
     }): Promise<number>;
     /**
+     * Files a task, with its subtasks, into a list, under a parent and
+     * after a sibling (`after_id: null`: first) in one step.
+     */
+    moveTask(id: number, move: TaskMove, init?: WriteOptions): Promise<Versioned>;
+    /**
      * One page of the change feed after `since` (a cursor from an earlier
      * page; none for a full sync). Apply the changes in order, keep
      * `cursor`, and call again at once while `has_more` is true.
@@ -114,10 +134,35 @@ export declare function createTodoClient(options: ClientOptions): {
         limit?: number;
         signal?: AbortSignal;
     }): Promise<ChangePage>;
-    /** Counts; `tz` (an IANA zone) says which day is today. */
+    /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */
     getStats(init?: {
         tz?: string;
+        list?: number | "inbox";
         signal?: AbortSignal;
     }): Promise<TaskStats>;
+    /** Every list of the user, in manual order, with task counts. */
+    listLists(init?: {
+        signal?: AbortSignal;
+    }): Promise<List[]>;
+    /** One list; with `ifNoneMatch`, null when it has not changed (304). */
+    getList(id: number, init?: {
+        ifNoneMatch?: string;
+        signal?: AbortSignal;
+    }): Promise<VersionedList | null>;
+    /** Creates a list (first in order). A name taken already, ignoring case, is a 409 ApiError. */
+    createList(body: ListCreate, init?: {
+        signal?: AbortSignal;
+    }): Promise<VersionedList>;
+    /** Renames or recolors a list. */
+    updateList(id: number, patch: ListPatch, init?: WriteOptions): Promise<VersionedList>;
+    /**
+     * Deletes a list. One that holds tasks is a 409 ApiError unless `tasks`
+     * says what happens to them: "delete" them too, or move them to the "inbox".
+     */
+    deleteList(id: number, init?: WriteOptions & {
+        tasks?: "delete" | "inbox";
+    }): Promise<void>;
+    /** Puts a list right after another (`afterId`), or first (null). */
+    moveList(id: number, afterId: number | null, init?: WriteOptions): Promise<VersionedList>;
 };
 export {};

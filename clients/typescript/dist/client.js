@@ -48,6 +48,12 @@ export function createTodoClient(options) {
         return { task, etag: res.headers.get("ETag") ?? etagOf(task) };
     }
     const taskPath = (id) => `${tasksPath}/${encodeURIComponent(String(id))}`;
+    const listsPath = `/api/${encodeURIComponent(options.userId)}/lists`;
+    const listPath = (id) => `${listsPath}/${encodeURIComponent(String(id))}`;
+    async function versionedList(res) {
+        const list = (await res.json());
+        return { list, etag: res.headers.get("ETag") ?? "" };
+    }
     return {
         /** One page of tasks, filtered and sorted. */
         async listTasks(query = {}, init = {}) {
@@ -110,6 +116,13 @@ export function createTodoClient(options) {
             return (await res.json()).deleted;
         },
         /**
+         * Files a task, with its subtasks, into a list, under a parent and
+         * after a sibling (`after_id: null`: first) in one step.
+         */
+        async moveTask(id, move, init = {}) {
+            return versioned(await send("POST", `${taskPath(id)}/move`, { body: move, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+        },
+        /**
          * One page of the change feed after `since` (a cursor from an earlier
          * page; none for a full sync). Apply the changes in order, keep
          * `cursor`, and call again at once while `has_more` is true.
@@ -122,10 +135,44 @@ export function createTodoClient(options) {
                 query.set("limit", String(init.limit));
             return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json());
         },
-        /** Counts; `tz` (an IANA zone) says which day is today. */
+        /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */
         async getStats(init = {}) {
-            const query = new URLSearchParams(init.tz ? { tz: init.tz } : {});
+            const query = new URLSearchParams();
+            if (init.tz)
+                query.set("tz", init.tz);
+            if (init.list !== undefined)
+                query.set("list", String(init.list));
             return (await (await send("GET", `${tasksPath}/stats`, { query, signal: init.signal })).json());
+        },
+        /** Every list of the user, in manual order, with task counts. */
+        async listLists(init = {}) {
+            return (await (await send("GET", listsPath, { signal: init.signal })).json());
+        },
+        /** One list; with `ifNoneMatch`, null when it has not changed (304). */
+        async getList(id, init = {}) {
+            const res = await send("GET", listPath(id), { headers: { "If-None-Match": init.ifNoneMatch }, signal: init.signal });
+            return res.status === 304 ? null : versionedList(res);
+        },
+        /** Creates a list (first in order). A name taken already, ignoring case, is a 409 ApiError. */
+        async createList(body, init = {}) {
+            return versionedList(await send("POST", listsPath, { body, signal: init.signal }));
+        },
+        /** Renames or recolors a list. */
+        async updateList(id, patch, init = {}) {
+            return versionedList(await send("PATCH", listPath(id), { body: patch, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+        },
+        /**
+         * Deletes a list. One that holds tasks is a 409 ApiError unless `tasks`
+         * says what happens to them: "delete" them too, or move them to the "inbox".
+         */
+        async deleteList(id, init = {}) {
+            const query = new URLSearchParams(init.tasks ? { tasks: init.tasks } : {});
+            const res = await send("DELETE", listPath(id), { query, headers: { "If-Match": init.ifMatch }, signal: init.signal });
+            await res.body?.cancel();
+        },
+        /** Puts a list right after another (`afterId`), or first (null). */
+        async moveList(id, afterId, init = {}) {
+            return versionedList(await send("POST", `${listPath(id)}/move`, { body: { after_id: afterId }, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
         },
     };
 }

@@ -21,6 +21,14 @@ export interface TaskPatch extends Writable<components["schemas"]["TaskPatch"]> 
 export type TaskStats = components["schemas"]["Stats"];
 export type ChangePage = components["schemas"]["ChangePage"];
 export type Change = components["schemas"]["Change"];
+/** A list of tasks, with its counts. */
+export type List = components["schemas"]["List"];
+/** The body of a list create: `name` required. */
+export interface ListCreate extends Writable<components["schemas"]["ListCreate"]> {}
+/** The body of a list PATCH: only the fields sent change. */
+export interface ListPatch extends Writable<components["schemas"]["ListPatch"]> {}
+/** Where a move files a task: each member optional; `after_id: null` is first. */
+export type TaskMove = components["schemas"]["TaskMove"];
 export type Priority = components["schemas"]["Priority"];
 export type Recurrence = components["schemas"]["Recurrence"];
 /** Filters, sort and page of the list. */
@@ -57,6 +65,12 @@ export interface TaskPage {
   /** The queries of the neighbouring pages (from the Link header), for listTasks; null at the ends. */
   next: ListQuery | null;
   prev: ListQuery | null;
+}
+
+/** A list with the ETag of the version read, for If-Match on the next write. */
+export interface VersionedList {
+  list: List;
+  etag: string;
 }
 
 /** Options of the writes to one task. */
@@ -126,6 +140,13 @@ export function createTodoClient(options: ClientOptions) {
   }
 
   const taskPath = (id: number) => `${tasksPath}/${encodeURIComponent(String(id))}`;
+  const listsPath = `/api/${encodeURIComponent(options.userId)}/lists`;
+  const listPath = (id: number) => `${listsPath}/${encodeURIComponent(String(id))}`;
+
+  async function versionedList(res: Response): Promise<VersionedList> {
+    const list = (await res.json()) as List;
+    return { list, etag: res.headers.get("ETag") ?? "" };
+  }
 
   return {
     /** One page of tasks, filtered and sorted. */
@@ -199,6 +220,15 @@ export function createTodoClient(options: ClientOptions) {
     },
 
     /**
+     * Files a task, with its subtasks, into a list, under a parent and
+     * after a sibling (`after_id: null`: first) in one step.
+     */
+    async moveTask(id: number, move: TaskMove, init: WriteOptions = {}): Promise<Versioned> {
+      return versioned(await send("POST", `${taskPath(id)}/move`, { body: move, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+    },
+
+
+    /**
      * One page of the change feed after `since` (a cursor from an earlier
      * page; none for a full sync). Apply the changes in order, keep
      * `cursor`, and call again at once while `has_more` is true.
@@ -210,10 +240,50 @@ export function createTodoClient(options: ClientOptions) {
       return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json()) as ChangePage;
     },
 
-    /** Counts; `tz` (an IANA zone) says which day is today. */
-    async getStats(init: { tz?: string; signal?: AbortSignal } = {}): Promise<TaskStats> {
-      const query = new URLSearchParams(init.tz ? { tz: init.tz } : {});
+    /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */
+    async getStats(init: { tz?: string; list?: number | "inbox"; signal?: AbortSignal } = {}): Promise<TaskStats> {
+      const query = new URLSearchParams();
+      if (init.tz) query.set("tz", init.tz);
+      if (init.list !== undefined) query.set("list", String(init.list));
       return (await (await send("GET", `${tasksPath}/stats`, { query, signal: init.signal })).json()) as TaskStats;
+    },
+
+    /** Every list of the user, in manual order, with task counts. */
+    async listLists(init: { signal?: AbortSignal } = {}): Promise<List[]> {
+      return (await (await send("GET", listsPath, { signal: init.signal })).json()) as List[];
+    },
+
+    /** One list; with `ifNoneMatch`, null when it has not changed (304). */
+    async getList(id: number, init: { ifNoneMatch?: string; signal?: AbortSignal } = {}): Promise<VersionedList | null> {
+      const res = await send("GET", listPath(id), { headers: { "If-None-Match": init.ifNoneMatch }, signal: init.signal });
+      return res.status === 304 ? null : versionedList(res);
+    },
+
+    /** Creates a list (first in order). A name taken already, ignoring case, is a 409 ApiError. */
+    async createList(body: ListCreate, init: { signal?: AbortSignal } = {}): Promise<VersionedList> {
+      return versionedList(await send("POST", listsPath, { body, signal: init.signal }));
+    },
+
+    /** Renames or recolors a list. */
+    async updateList(id: number, patch: ListPatch, init: WriteOptions = {}): Promise<VersionedList> {
+      return versionedList(await send("PATCH", listPath(id), { body: patch, headers: { "If-Match": init.ifMatch }, signal: init.signal }));
+    },
+
+    /**
+     * Deletes a list. One that holds tasks is a 409 ApiError unless `tasks`
+     * says what happens to them: "delete" them too, or move them to the "inbox".
+     */
+    async deleteList(id: number, init: WriteOptions & { tasks?: "delete" | "inbox" } = {}): Promise<void> {
+      const query = new URLSearchParams(init.tasks ? { tasks: init.tasks } : {});
+      const res = await send("DELETE", listPath(id), { query, headers: { "If-Match": init.ifMatch }, signal: init.signal });
+      await res.body?.cancel();
+    },
+
+    /** Puts a list right after another (`afterId`), or first (null). */
+    async moveList(id: number, afterId: number | null, init: WriteOptions = {}): Promise<VersionedList> {
+      return versionedList(
+        await send("POST", `${listPath(id)}/move`, { body: { after_id: afterId }, headers: { "If-Match": init.ifMatch }, signal: init.signal }),
+      );
     },
   };
 }

@@ -233,6 +233,161 @@ export interface paths {
         patch: operations["completeTask"];
         trace?: never;
     };
+    "/api/{user_id}/tasks/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 42
+                 */
+                id: components["parameters"]["TaskID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File a task into a list, under a parent, after a sibling
+         * @description One step for drag and drop: files the task, with its subtasks, into
+         *     `list_id`, under `parent_id` and right after the sibling `after_id`
+         *     (`null`: first). Each member is optional; absent keeps the current
+         *     value, and an absent `after_id` puts a task that changes list or
+         *     parent first (a task that stays keeps its place). The rules for
+         *     `list_id` and `parent_id` are those of PATCH.
+         *
+         *     Only the moved rows are written — the task, and its subtasks when it
+         *     changes list — never its siblings: its new `position` is a key
+         *     between its new neighbours' (a fractional order key). Keys stay
+         *     short; in the rare case that none fits (many moves into one gap, or
+         *     two concurrent moves into the same gap that gave two tasks the same
+         *     key, whose order is then by id) the siblings are renumbered once, in
+         *     one statement. A move to where the task already is changes nothing.
+         */
+        post: operations["moveTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Every list of the caller, in manual order
+         * @description All of the caller's lists (at most `MAX_LISTS_PER_USER`, so no
+         *     paging), ordered by `position`, then id, with `task_count` and
+         *     `pending_count` counted in the same statement. No query
+         *     parameters.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /**
+         * Create a list
+         * @description A new list goes **first** in the caller's order, as a new task goes
+         *     first in its list. Its name must differ, ignoring case, from every
+         *     other list of the caller (409 naming `name`), and a caller has at
+         *     most `MAX_LISTS_PER_USER` lists (default 300; 409 naming the limit).
+         */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read one list
+         * @description The list with its counts. Its `ETag` changes with the list and with its counts; send it back in `If-None-Match` to get a 304 while nothing changed, or in `If-Match` on a write.
+         */
+        get: operations["getList"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a list
+         * @description An empty list is deleted. A list that holds tasks is a **409**
+         *     naming how many, unless `tasks=delete` (its tasks, subtasks
+         *     included, are deleted with it) or `tasks=inbox` (they move to the
+         *     inbox, keeping their subtasks): nothing is lost by accident. Either
+         *     happens in one transaction with the delete.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a list or change its color
+         * @description Only the fields sent change; a PATCH that changes nothing keeps the version. `If-Match` takes the list's ETag (its counts do not matter, only its version).
+         */
+        patch: operations["updateList"];
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{id}/move": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put a list after another, or first
+         * @description Writes only the moved list's `position` (never renumbers the
+         *     others); moving it where it is already changes nothing.
+         */
+        post: operations["moveList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -428,6 +583,24 @@ export interface components {
              *     second copy of the same occurrence.
              */
             next_task_id: number | null;
+            /**
+             * Format: int64
+             * @description The list the task is filed in (one of the user's own); null for the inbox. A subtask is always in its parent's list.
+             */
+            list_id: number | null;
+            /**
+             * Format: int64
+             * @description The top-level task this one is a step (subtask) of; null for a top-level task. One level deep.
+             */
+            parent_id: number | null;
+            /**
+             * @description Read-only order key among the task's siblings (same list, same
+             *     parent): `sort=position` orders by it in byte order, then by id.
+             *     Compare keys as byte strings, never as numbers or with a
+             *     locale. New tasks go first among their siblings; moves change
+             *     only the moved task's key.
+             */
+            position: string;
         };
         /**
          * @description The editable fields; on PATCH, only those sent change. The read-only
@@ -451,6 +624,25 @@ export interface components {
              */
             due_date?: string | null;
             recurrence?: components["schemas"]["Recurrence"];
+            /**
+             * Format: int64
+             * @description One of your lists, or `null` for the inbox. Another user's list,
+             *     a deleted or an unknown one are all the same 422 naming
+             *     `list_id`. A subtask lives in its parent's list: leave it out
+             *     (the parent's is taken) or send the parent's. A parent's
+             *     subtasks move with it. A task that changes list or parent goes
+             *     first among its new siblings.
+             */
+            list_id?: number | null;
+            /**
+             * Format: int64
+             * @description One of your top-level tasks, to make this one a subtask of it,
+             *     or `null` for top level. Subtasks are one level deep: a
+             *     subtask cannot be a parent, nor a task with subtasks a subtask
+             *     (422). At most 100 subtasks a parent (422 naming `parent_id`).
+             *     Another user's task is the same 422 as an unknown one.
+             */
+            parent_id?: number | null;
             /** @description Read-only; ignored. */
             id?: unknown;
             /** @description Read-only; ignored. The owner is always the token's user. */
@@ -465,12 +657,16 @@ export interface components {
             completed_at?: unknown;
             /** @description Read-only; ignored. */
             next_task_id?: unknown;
+            /** @description Read-only; ignored. Use the task's `move` to change the order. */
+            position?: unknown;
         };
         /**
          * @description A whole task (POST and PUT): `title` is required and every editable
          *     field that is absent gets its default — `description` null,
-         *     `completed` false, `priority` medium, `tags` empty, `due_date` and
-         *     `recurrence` null. Read-only fields are accepted and ignored; any
+         *     `completed` false, `priority` medium, `tags` empty, `due_date`,
+         *     `recurrence`, `list_id` and `parent_id` null (so a PUT without
+         *     `list_id` files the task into the inbox). A new task goes first
+         *     among its siblings. Read-only fields are accepted and ignored; any
          *     other member is a 422.
          */
         TaskCreate: {
@@ -489,6 +685,25 @@ export interface components {
              */
             due_date?: string | null;
             recurrence?: components["schemas"]["Recurrence"];
+            /**
+             * Format: int64
+             * @description One of your lists, or `null` for the inbox. Another user's list,
+             *     a deleted or an unknown one are all the same 422 naming
+             *     `list_id`. A subtask lives in its parent's list: leave it out
+             *     (the parent's is taken) or send the parent's. A parent's
+             *     subtasks move with it. A task that changes list or parent goes
+             *     first among its new siblings.
+             */
+            list_id?: number | null;
+            /**
+             * Format: int64
+             * @description One of your top-level tasks, to make this one a subtask of it,
+             *     or `null` for top level. Subtasks are one level deep: a
+             *     subtask cannot be a parent, nor a task with subtasks a subtask
+             *     (422). At most 100 subtasks a parent (422 naming `parent_id`).
+             *     Another user's task is the same 422 as an unknown one.
+             */
+            parent_id?: number | null;
             /** @description Read-only; ignored. */
             id?: unknown;
             /** @description Read-only; ignored. The owner is always the token's user. */
@@ -503,6 +718,98 @@ export interface components {
             completed_at?: unknown;
             /** @description Read-only; ignored. */
             next_task_id?: unknown;
+            /** @description Read-only; ignored. Use the task's `move` to change the order. */
+            position?: unknown;
+        };
+        /** @description A list of tasks as the API returns it. */
+        List: {
+            /** Format: int64 */
+            id: number;
+            user_id: string;
+            name: string;
+            color: string | null;
+            /** @description Read-only order key; lists are returned ordered by it (byte order), then by id. */
+            position: string;
+            /** @description Tasks in the list, subtasks included. */
+            task_count: number;
+            /** @description Of those, the ones not completed. */
+            pending_count: number;
+            /** Format: int64 */
+            version: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description The editable fields of a list; only those sent change. Read-only fields are accepted and ignored; any other member is a 422. */
+        ListPatch: {
+            /** @description Trimmed; then 1–100 characters, no control characters, unique per user ignoring case (409 otherwise). Not null. */
+            name?: string;
+            /** @description `#rrggbb` (stored lower-case) or `null`. */
+            color?: string | null;
+            /** @description Read-only; ignored. */
+            id?: unknown;
+            /** @description Read-only; ignored. */
+            user_id?: unknown;
+            /** @description Read-only; ignored. Use the list's `move`. */
+            position?: unknown;
+            /** @description Read-only; ignored. */
+            task_count?: unknown;
+            /** @description Read-only; ignored. */
+            pending_count?: unknown;
+            /** @description Read-only; ignored. */
+            version?: unknown;
+            /** @description Read-only; ignored. */
+            created_at?: unknown;
+            /** @description Read-only; ignored. */
+            updated_at?: unknown;
+        };
+        /** @description A new list; `name` is required, `color` defaults to null. */
+        ListCreate: {
+            /** @description Trimmed; then 1–100 characters, no control characters, unique per user ignoring case (409 otherwise). Not null. */
+            name: string;
+            /** @description `#rrggbb` (stored lower-case) or `null`. */
+            color?: string | null;
+            /** @description Read-only; ignored. */
+            id?: unknown;
+            /** @description Read-only; ignored. */
+            user_id?: unknown;
+            /** @description Read-only; ignored. Use the list's `move`. */
+            position?: unknown;
+            /** @description Read-only; ignored. */
+            task_count?: unknown;
+            /** @description Read-only; ignored. */
+            pending_count?: unknown;
+            /** @description Read-only; ignored. */
+            version?: unknown;
+            /** @description Read-only; ignored. */
+            created_at?: unknown;
+            /** @description Read-only; ignored. */
+            updated_at?: unknown;
+        };
+        ListMove: {
+            /**
+             * Format: int64
+             * @description The list to go right after (one of the caller's own, not the one moved), or `null` to go first.
+             */
+            after_id: number | null;
+        };
+        TaskMove: {
+            /**
+             * Format: int64
+             * @description One of your lists, or `null` for the inbox; absent keeps the task's list (or takes the new parent's).
+             */
+            list_id?: number | null;
+            /**
+             * Format: int64
+             * @description One of your top-level tasks, or `null` for top level; absent keeps the task's parent.
+             */
+            parent_id?: number | null;
+            /**
+             * Format: int64
+             * @description The sibling (same list and parent, after the move) to go right after, or `null` to go first.
+             */
+            after_id?: number | null;
         };
         ToggleBody: {
             /** @description Absent, the task flips; given, it is the state to set. Not null. */
@@ -714,6 +1021,64 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The list as it is now. */
+        List: {
+            headers: {
+                ETag: components["headers"]["ListResourceETag"];
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["List"];
+            };
+        };
+        /** @description No list with this id for the caller — it does not exist, or it is another user's (the same body either way). */
+        ListNotFound: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Not Found",
+                 *       "status": 404,
+                 *       "detail": "No list with this id."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The request conflicts with the caller's data: a list name already
+         *     taken (ignoring case; `errors` names `name`), the list limit
+         *     reached (`errors` names `MAX_LISTS_PER_USER`), or a list that still
+         *     holds tasks (`errors` names `tasks`, `detail` says how many).
+         */
+        Conflict: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Conflict",
+                 *       "status": 409,
+                 *       "detail": "The list holds 3 tasks; delete with ?tasks=delete to delete them too, or ?tasks=inbox to keep them in the inbox.",
+                 *       "errors": [
+                 *         {
+                 *           "field": "tasks",
+                 *           "message": "the list holds 3 tasks"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The route exists but not with this method; `Allow` lists the methods it has. */
         MethodNotAllowed: {
             headers: {
@@ -898,6 +1263,18 @@ export interface components {
          * @example 42
          */
         TaskID: number;
+        /**
+         * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+         * @example 7
+         */
+        ListIDParam: number;
+        /**
+         * @description `inbox`: tasks in no list; a list id: that list's tasks, subtasks included (none for another user's list, as for an unknown one).
+         * @example inbox
+         */
+        ListFilter: string;
+        /** @description The list's ETag as last read; when the list's version has changed since, the answer is 412 and nothing changes. */
+        IfMatchList: string;
         /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
         RequestID: string;
         /** @description An ETag from an earlier response; 304 when it still matches. */
@@ -937,6 +1314,10 @@ export interface components {
         TaskETag: string;
         /** @description A strong validator of this page of the list (a hash of the query, the total, and the id and version of each task on the page); it changes whenever the page or the total changes. Send it back in `If-None-Match`. */
         ListETag: string;
+        /** @description A strong validator of one list, `"list-<id>-<version>-<task_count>-<pending_count>"`: it changes with the list and with its counts. `If-Match` compares the id and version only. */
+        ListResourceETag: string;
+        /** @description The new list's URL. */
+        ListLocation: string;
         /** @description A hash of the content. */
         AssetETag: string;
         /** @description Revalidate with the ETag before reuse. */
@@ -978,8 +1359,18 @@ export interface operations {
                 due_after?: string;
                 /** @description `true`: pending tasks whose due date has passed. */
                 overdue?: boolean;
-                /** @description Sort key. `priority` sorts high > medium > low; tasks without a due date sort last in both orders; ties are broken by id, so pages are stable. */
-                sort?: "created" | "updated" | "title" | "due_date" | "priority";
+                /**
+                 * @description `inbox`: tasks in no list; a list id: that list's tasks, subtasks included (none for another user's list, as for an unknown one).
+                 * @example inbox
+                 */
+                list?: components["parameters"]["ListFilter"];
+                /**
+                 * @description `none`: top-level tasks only; a task id: that task's subtasks (none for another user's task, as for an unknown one).
+                 * @example none
+                 */
+                parent?: string;
+                /** @description Sort key. `priority` sorts high > medium > low; tasks without a due date sort last in both orders; `position` is the manual order (each task's `position` key, see the task's `position`); ties are broken by id, so pages are stable. */
+                sort?: "created" | "updated" | "title" | "due_date" | "priority" | "position";
                 /** @description Sort order; `desc` by default for `created` and `updated`, `asc` for the other keys. */
                 order?: "asc" | "desc";
                 /** @description Page size. */
@@ -1105,6 +1496,11 @@ export interface operations {
             query?: {
                 /** @description IANA time zone that defines "today", e.g. `Europe/Berlin`. */
                 tz?: string;
+                /**
+                 * @description `inbox`: tasks in no list; a list id: that list's tasks, subtasks included (none for another user's list, as for an unknown one).
+                 * @example inbox
+                 */
+                list?: components["parameters"]["ListFilter"];
             };
             header?: {
                 /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
@@ -1394,6 +1790,302 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["TaskNotFound"];
             409: components["responses"]["QuotaExceeded"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description The task's ETag as last read; when the task has changed since, the answer is 412 and nothing changes. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A task id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 42
+                 */
+                id: components["parameters"]["TaskID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "list_id": 7,
+                 *       "after_id": 41
+                 *     }
+                 */
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            200: components["responses"]["Task"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["TaskNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listLists: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lists. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["Cache-Control"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List"][];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Groceries",
+                 *       "color": "#2f9e44"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ListResourceETag"];
+                    Location: components["headers"]["ListLocation"];
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["List"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description An ETag from an earlier response; 304 when it still matches. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["List"];
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: {
+                /** @description What happens to the list's tasks. */
+                tasks?: "delete" | "inbox";
+            };
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description The list's ETag as last read; when the list's version has changed since, the answer is 412 and nothing changes. */
+                "If-Match"?: components["parameters"]["IfMatchList"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description The list's ETag as last read; when the list's version has changed since, the answer is 412 and nothing changes. */
+                "If-Match"?: components["parameters"]["IfMatchList"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Weekly shop"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListPatch"];
+            };
+        };
+        responses: {
+            200: components["responses"]["List"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    moveList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description The list's ETag as last read; when the list's version has changed since, the answer is 412 and nothing changes. */
+                "If-Match"?: components["parameters"]["IfMatchList"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+                /**
+                 * @description A list id. One that is not a positive 64-bit integer, or that is another user's, is a 404.
+                 * @example 7
+                 */
+                id: components["parameters"]["ListIDParam"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "after_id": null
+                 *     }
+                 */
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
+        responses: {
+            200: components["responses"]["List"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ListNotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -186,3 +186,39 @@ describe("against the todo-api binary", () => {
     });
   });
 });
+
+describe("lists, subtasks and manual order", () => {
+  it("creates, orders, fills, renames and deletes lists", async () => {
+    const { getToken } = tokens("lisa");
+    const client = createTodoClient({ baseUrl: api.baseUrl, userId: "lisa", getToken });
+
+    const groceries = await client.createList({ name: "Groceries", color: "#2F9E44" });
+    expect(groceries.list).toMatchObject({ name: "Groceries", color: "#2f9e44", task_count: 0, version: 1 });
+    const work = await client.createList({ name: "Work" });
+    expect((await client.listLists()).map((l) => l.name)).toEqual(["Work", "Groceries"]);
+    await client.moveList(work.list.id, groceries.list.id);
+    expect((await client.listLists()).map((l) => l.name)).toEqual(["Groceries", "Work"]);
+
+    const dup = await client.createList({ name: "GROCERIES" }).catch((e: unknown) => e);
+    expect((dup as ApiError).status).toBe(409);
+    expect((dup as ApiError).problem.errors?.[0]?.field).toBe("name");
+
+    const milk = await client.createTask({ title: "Milk", list_id: groceries.list.id });
+    const oat = await client.createTask({ title: "Oat", parent_id: milk.task.id });
+    expect(oat.task.list_id).toBe(groceries.list.id);
+    const bread = await client.createTask({ title: "Bread", list_id: groceries.list.id });
+    const page = await client.listTasks({ list: String(groceries.list.id), parent: "none", sort: "position" });
+    expect(page.tasks.map((t) => t.title)).toEqual(["Bread", "Milk"]);
+    const moved = await client.moveTask(bread.task.id, { after_id: milk.task.id });
+    expect(moved.task.version).toBe(2);
+    expect((await client.getStats({ list: groceries.list.id })).total).toBe(3);
+
+    const renamed = await client.updateList(groceries.list.id, { name: "Shop" });
+    expect(renamed.list).toMatchObject({ name: "Shop", task_count: 3, pending_count: 3, version: 2 });
+    const full = await client.deleteList(groceries.list.id).catch((e: unknown) => e);
+    expect((full as ApiError).status).toBe(409);
+    await client.deleteList(groceries.list.id, { tasks: "inbox" });
+    const inbox = await client.listTasks({ list: "inbox" });
+    expect(inbox.tasks.map((t) => t.title).sort()).toEqual(["Bread", "Milk", "Oat"]);
+  });
+});

@@ -1,15 +1,17 @@
 // Compile-time checks of the types the package exports: npm run typecheck
 // fails when one of them breaks. Nothing here runs.
-import type { Task, TaskCreate, TaskPatch } from "../src/index.js";
+import type { List, ListCreate, Task, TaskCreate, TaskPatch } from "../src/index.js";
 
-type ReadOnly = "id" | "user_id" | "version" | "created_at" | "updated_at" | "completed_at" | "next_task_id";
-type Editable = "title" | "description" | "completed" | "priority" | "tags" | "due_date" | "recurrence";
+type ReadOnly = "id" | "user_id" | "version" | "created_at" | "updated_at" | "completed_at" | "next_task_id" | "position";
+type Editable = "title" | "description" | "completed" | "priority" | "tags" | "due_date" | "recurrence" | "list_id" | "parent_id";
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 // The bodies offer exactly the editable fields, none of the read-only ones.
 export const createKeys: Same<keyof TaskCreate, Editable> = true;
 export const patchKeys: Same<keyof TaskPatch, Editable> = true;
 export const taskHasThem: Same<Extract<keyof Task, ReadOnly>, ReadOnly> = true;
+export const listKeys: Same<keyof ListCreate, "name" | "color"> = true;
+export const listHasCounts: Same<Extract<keyof List, "task_count" | "pending_count">, "task_count" | "pending_count"> = true;
 
 // title stays required on a create, and optional on a patch.
 // @ts-expect-error a create needs a title
