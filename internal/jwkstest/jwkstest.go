@@ -236,3 +236,22 @@ func (s *Server) Fetches() []time.Time {
 
 // Hits is how many requests the server got, on any path.
 func (s *Server) Hits() int { return len(s.Fetches()) }
+
+// SignRaw signs header and payload exactly as written, for tokens whose JSON
+// a map cannot express: repeated members, case variants, member order.
+func (k *Key) SignRaw(t testing.TB, header, payload string) string {
+	t.Helper()
+	return SignRaw(t, jwt.GetSigningMethod(k.Alg), k.Private, header, payload)
+}
+
+// SignRaw signs header and payload, both JSON text, with method and key
+// (an HMAC secret as []byte, or a private key).
+func SignRaw(t testing.TB, method jwt.SigningMethod, key any, header, payload string) string {
+	t.Helper()
+	signing := b64([]byte(header)) + "." + b64([]byte(payload))
+	sig, err := method.Sign(signing, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signing + "." + b64(sig)
+}
