@@ -23,7 +23,7 @@ const betterAuthURL = "http://localhost:3000"
 
 // newBetterAuthEnv is the app configured as with BETTER_AUTH_URL, its key set
 // served by srv; secret adds HS256 beside it.
-func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret bool) *env {
+func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret bool, edits ...func(*config.Config)) *env {
 	t.Helper()
 	return newEnvWith(t, driver, func(d *server.Deps) {
 		keys := jwks.New(jwks.Options{
@@ -44,6 +44,9 @@ func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret 
 		c.Auth.JWKSURL = srv.JWKSURL()
 		c.Auth.Issuer, c.Auth.Audience = betterAuthURL, betterAuthURL
 		c.Auth.Algorithms = config.DefaultAlgorithms()
+		for _, edit := range edits {
+			edit(c)
+		}
 	})
 }
 

@@ -106,8 +106,8 @@ func New(d Deps) *fiber.App {
 	docs.Mount(app) // GET /openapi.json, /docs and the page's files
 
 	tasks := controllers.NewTasks(database.NewStore(d.DB), controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
-	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
-	user := api.Group("/:user_id", middleware.RequirePathUser)
+	api := app.Group("/api")
+	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
 	user.Delete("/tasks", tasks.ClearCompleted)
@@ -120,6 +120,10 @@ func New(d Deps) *fiber.App {
 	user.Delete("/tasks/:id", tasks.Delete)
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
+	// A path below /api that no route matches meets the same checks before
+	// its 404 or 405.
+	api.Use(d.Verifier.Authenticate(), perUser)
+	api.Use("/:user_id", middleware.RequirePathUser)
 
 	answerUnknownMethods(app, d.Log, d.Metrics)
 	app.Server().Handler = finishBody(app.Server().Handler)
