@@ -293,6 +293,13 @@ func refusalReasons(t *testing.T, dev, prod *env, ed *jwkstest.Key) {
 		{"sub twice", raw(plain, payload(`,"sub":"bob"`)), middleware.CodeClaimDuplicate, `member "sub" twice`, generic},
 		{"exp as a string", raw(plain, strings.Replace(payload(""), fmt.Sprint(exp), `"`+fmt.Sprint(exp)+`"`, 1)), middleware.CodeClaimType,
 			"exp claim must be a JSON number", generic},
+		{"unknown kid", jwkstest.NewKey(t, "EdDSA", "kid-gone").Sign(t, dev.betterAuthClaims("alice")), "kid_unknown",
+			`No key in the key set has the kid "kid-gone"`, generic},
+		{"no kid", ed.Sign(t, dev.betterAuthClaims("alice"), map[string]any{"kid": nil}), "kid_missing", "no kid header", generic},
+		{"ES256 header on the Ed25519 key", jwkstest.NewKey(t, "ES256", "kid-ed").Sign(t, dev.betterAuthClaims("alice")), "key_mismatch",
+			`The key with the kid "kid-ed" may not verify this token`, generic},
+		{"ES384, published but not pinned", jwkstest.NewKey(t, "ES384", "kid-ed").Sign(t, dev.betterAuthClaims("alice")), middleware.CodeAlgorithm,
+			`algorithm "ES384" is not allowed`, generic},
 		{"crit extension", raw(`{"alg":"HS256","typ":"JWT","crit":["x-ext"],"x-ext":1}`, payload("")), middleware.CodeCritUnsupported,
 			"critical extensions", generic},
 	}
