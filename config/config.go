@@ -112,6 +112,10 @@ type Auth struct {
 	Algorithms []string
 	// Leeway is the clock skew tolerated on exp and nbf.
 	Leeway time.Duration
+	// ExplainRefusals makes a 401's detail name the check the token failed
+	// (issuer X is not the expected Y, ...); on in development only, so that
+	// production tells a prober nothing about its configuration.
+	ExplainRefusals bool
 }
 
 // DefaultAlgorithms are the algorithms Better Auth's JWT plugin can sign with:
@@ -186,8 +190,9 @@ func Load(env Lookup) (Config, error) {
 
 func loadAuth(get func(string, string) string, env string) (Auth, error) {
 	a := Auth{
-		BetterAuthURL: strings.TrimRight(get("BETTER_AUTH_URL", ""), "/"),
-		Leeway:        30 * time.Second,
+		BetterAuthURL:   strings.TrimRight(get("BETTER_AUTH_URL", ""), "/"),
+		Leeway:          30 * time.Second,
+		ExplainRefusals: env == Development,
 	}
 	a.JWKSURL = get("BETTER_AUTH_JWKS_URL", "")
 	if a.JWKSURL == "" && a.BetterAuthURL != "" {

@@ -9,9 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"time"
-
-	"github.com/MicahParks/keyfunc/v2"
 )
 
 // maxBody bounds a key set's size: Better Auth's holds a few keys of well
@@ -34,65 +31,73 @@ func (e *fetchError) Error() string {
 
 func (e *fetchError) Unwrap() error { return e.err }
 
-// download fetches and parses the key set at url, and returns it with the
-// kids of its usable keys, sorted.
-func download(ctx context.Context, client *http.Client, url string, timeout time.Duration) (*keyfunc.JWKS, []string, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// reason is the words of err fit for /readyz: keyfunc returns the HTTP
+// client's own errors unwrapped, and those name the address.
+func reason(err error) string {
+	var fe *fetchError
+	var ne net.Error
+	switch {
+	case errors.As(err, &fe):
+		return fe.reason
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	case errors.As(err, &ne):
+		return "unreachable"
+	}
+	return "fetch failed"
+}
+
+// request is keyfunc's RequestFactory: a plain GET that asks for JSON.
+func request(ctx context.Context, url string) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, nil, &fetchError{"the JWKS URL is not valid", err}
+		return nil, &fetchError{"the JWKS URL is not valid", err}
 	}
 	req.Header.Set("Accept", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		reason := "unreachable"
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			reason = "timed out"
-		}
-		return nil, nil, &fetchError{reason, err}
-	}
+	return req, nil
+}
+
+// accept is keyfunc's ResponseExtractor: it decides what counts as the key
+// set (a 200 of at most maxBody bytes holding a "keys" array), hands
+// keyfunc only the keys that may verify signatures, and records the fetch.
+// An error keeps the keys already loaded.
+func (s *Set) accept(_ context.Context, res *http.Response) (json.RawMessage, error) {
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, nil, &fetchError{fmt.Sprintf("answered HTTP %d", res.StatusCode), nil}
+		return nil, &fetchError{fmt.Sprintf("answered HTTP %d", res.StatusCode), nil}
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody+1))
 	if err != nil {
-		return nil, nil, &fetchError{"the response could not be read", err}
+		return nil, &fetchError{"the response could not be read", err}
 	}
 	if len(body) > maxBody {
-		return nil, nil, &fetchError{"the response is larger than 1 MiB", nil}
+		return nil, &fetchError{"the response is larger than 1 MiB", nil}
 	}
-	raw, err := usableKeys(body)
+	raw, kids, err := usableKeys(body)
 	if err != nil {
-		return nil, nil, &fetchError{"the response is not a JSON Web Key Set", err}
+		return nil, &fetchError{"the response is not a JSON Web Key Set", err}
 	}
-	set, err := keyfunc.NewJSON(raw)
-	if err != nil {
-		return nil, nil, &fetchError{"the response is not a JSON Web Key Set", err}
-	}
-	kids := set.KIDs()
-	slices.Sort(kids)
-	return set, kids, nil
+	s.loadedKids(kids)
+	return raw, nil
 }
 
 // usableKeys keeps the keys of a JWKS document that may verify signatures,
-// for keyfunc to parse. keyfunc.NewJSON itself checks no "use" and takes
+// for keyfunc to parse, and returns their kids, sorted. keyfunc itself takes
 // symmetric ("oct") keys too, which have no place in a public key set.
 // Better Auth's keys carry no "use" (older versions no "alg" either), so an
 // absent "use" is accepted, as RFC 7517 allows.
-func usableKeys(body []byte) (json.RawMessage, error) {
+func usableKeys(body []byte) (json.RawMessage, []string, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if doc.Keys == nil {
-		return nil, errors.New(`no "keys" array`)
+		return nil, nil, errors.New(`no "keys" array`)
 	}
 	kept := make([]json.RawMessage, 0, len(doc.Keys))
+	var kids []string
 	for _, raw := range doc.Keys {
 		var k struct {
 			Kty string `json:"kty"`
@@ -106,7 +111,10 @@ func usableKeys(body []byte) (json.RawMessage, error) {
 		switch {
 		case k.Kty == "RSA", k.Kty == "EC", k.Kty == "OKP" && k.Crv == "Ed25519":
 			kept = append(kept, raw)
+			kids = append(kids, k.Kid)
 		}
 	}
-	return json.Marshal(map[string]any{"keys": kept})
+	slices.Sort(kids)
+	raw, err := json.Marshal(map[string]any{"keys": kept})
+	return raw, slices.Compact(kids), err
 }

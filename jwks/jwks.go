@@ -1,22 +1,24 @@
 // Package jwks keeps the public keys of a remote JSON Web Key Set — Better
 // Auth's /api/auth/jwks — and gives golang-jwt the key a token's kid names.
 //
-// contrib/jwt has JWKS support of its own, but it fixes the key-set
-// library's refresh rate limit at five minutes (every user gets 401s for that
-// long after a key rotation) and panics at start-up when the JWKS cannot be
-// fetched. Set keeps the parsing and key selection of that library
-// (MicahParks/keyfunc) and owns the fetching instead:
+// MicahParks/keyfunc does the fetching, configured here: one background
+// goroutine makes every fetch (RefreshTimeout bounds one), again every
+// RefreshInterval so that removed keys stop verifying; a failed fetch keeps
+// the keys already loaded (RefreshErrorHandler records it), a successful one
+// replaces them all; a key set that cannot be fetched at start leaves the
+// service running (TolerateInitialJWKHTTPError). Tokens with known kids
+// never wait for anything. contrib/jwt's own JWKS support fixes the refresh
+// rate limit at five minutes (every user gets 401s for that long after a key
+// rotation) and panics at start-up when the key set cannot be fetched, so it
+// is not used.
 //
-//   - one background goroutine does every fetch, so fetches never overlap
-//     and are at least MinRefreshInterval apart, however many requests ask;
-//   - a token with an unknown kid asks for a fetch; when the window allows
-//     one now, that request waits for it (a freshly rotated key is accepted
-//     at once), otherwise it is refused at once and the fetch happens when
-//     the window ends; tokens with known kids never wait for anything;
-//   - a key set that cannot be fetched at start leaves the service running:
-//     the goroutine retries with backoff and Ready says why it is not ready;
-//   - a fetch that fails keeps the keys already loaded; one that succeeds
-//     replaces them all, so keys removed from the JWKS stop verifying.
+// What keyfunc lacks, or does not do right, is kept here: the fetch window
+// for unknown kids (window.go: keyfunc's RefreshRateLimit lets two fetches
+// through back to back), the check that a key fits the token's algorithm by
+// its own type (keys.go), what a response must be to count as a key set
+// (fetch.go), readiness with a reason fit for /readyz, and retrying a failed
+// first fetch with a growing backoff: keyfunc would try again only at the
+// next refresh interval.
 //
 // Only the JWKS URL from the configuration is ever fetched: the jku, x5u and
 // jwk token headers are never read.
@@ -25,6 +27,7 @@ package jwks
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -46,7 +49,8 @@ const (
 	// DefaultRefreshInterval re-reads the key set even when every kid is
 	// known, so that a key removed from it stops verifying.
 	DefaultRefreshInterval = 5 * time.Minute
-	// DefaultMaxBackoff caps the wait between retries while fetches fail.
+	// DefaultMaxBackoff caps the wait between retries while the first
+	// fetches fail.
 	DefaultMaxBackoff = time.Minute
 	// DefaultFetchTimeout bounds one fetch, and so the wait of a request
 	// whose unknown kid triggered it.
@@ -58,35 +62,38 @@ type Options struct {
 	// URL is the JWKS location, e.g. http://localhost:3000/api/auth/jwks.
 	URL string
 	// Client fetches the key set; nil means a client with FetchTimeout.
-	Client             *http.Client
+	Client *http.Client
+	// MinRefreshInterval is the fetch window: unknown kids cause at most
+	// one fetch per window (DefaultMinRefreshInterval).
 	MinRefreshInterval time.Duration
-	RefreshInterval    time.Duration
-	MaxBackoff         time.Duration
-	FetchTimeout       time.Duration
+	// RefreshInterval is the periodic refresh (DefaultRefreshInterval).
+	RefreshInterval time.Duration
+	// MaxBackoff caps the wait between retries of a failed first fetch
+	// (DefaultMaxBackoff).
+	MaxBackoff time.Duration
+	// FetchTimeout bounds one fetch (DefaultFetchTimeout).
+	FetchTimeout time.Duration
 	// Log receives fetch failures and key changes; nil discards them.
 	Log *slog.Logger
 	// OnFetch, when set, learns the outcome of every fetch (for metrics).
 	OnFetch func(error)
 }
 
-// Set is a remote key set kept fresh by a background goroutine.
+// Set is a remote key set kept fresh in the background.
 type Set struct {
 	opts Options
-	// keys is nil until the first successful fetch; readers never lock.
-	keys atomic.Pointer[keyfunc.JWKS]
-	// wake asks the background goroutine for a fetch; one pending request
-	// stands for any number.
-	wake chan struct{}
+	ctx  context.Context
+	// keys is nil until keyfunc.Get has made the first fetch; started is
+	// closed then.
+	keys    atomic.Pointer[keyfunc.JWKS]
+	started chan struct{}
 
-	mu          sync.Mutex
-	lastAttempt time.Time
-	lastErr     error
-	kids        []string // of the loaded keys, sorted, for the log
-	// inflight is closed when the running fetch ends; nil when none runs.
-	inflight chan struct{}
-	// upcoming is closed when the next fetch to start ends; requests that
-	// asked for a fetch the window allows wait on it.
-	upcoming chan struct{}
+	mu        sync.Mutex
+	loaded    bool     // a response was accepted as the key set
+	kids      []string // of its usable keys, sorted
+	fetchedAt time.Time
+	lastErr   error // of the last fetch; nil after a success
+	window    window
 }
 
 // New returns a Set that holds no keys until Start has fetched them.
@@ -109,199 +116,171 @@ func New(opts Options) *Set {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Set{opts: opts, wake: make(chan struct{}, 1)}
+	return &Set{opts: opts, ctx: context.Background(), started: make(chan struct{})}
 }
 
-// Start launches the background goroutine, which fetches the key set at once
-// and then keeps it fresh until ctx ends. It returns without waiting for the
-// first fetch, so an unreachable key set never delays or stops start-up.
+// Start fetches the key set in the background and keeps it fresh until ctx
+// ends. It returns at once, so an unreachable key set never delays or stops
+// start-up. Call it once.
 func (s *Set) Start(ctx context.Context) {
-	go s.run(ctx)
+	s.ctx = ctx
+	go func() {
+		defer close(s.started)
+		keys, err := keyfunc.Get(s.opts.URL, keyfunc.Options{
+			Ctx:                         ctx,
+			Client:                      s.opts.Client,
+			RefreshInterval:             s.opts.RefreshInterval,
+			RefreshTimeout:              s.opts.FetchTimeout,
+			RefreshErrorHandler:         s.failed,
+			TolerateInitialJWKHTTPError: true,
+			RequestFactory:              request,
+			ResponseExtractor:           s.accept,
+		})
+		if err != nil { // not with TolerateInitialJWKHTTPError; kept for safety
+			s.failed(err)
+			return
+		}
+		s.keys.Store(keys)
+		go s.retry(ctx, keys)
+	}()
+}
+
+// retry asks for a fetch, waiting longer after each, until the first
+// response has loaded. It asks through the fetch window, so these fetches
+// never come closer than MinRefreshInterval to any other.
+func (s *Set) retry(ctx context.Context, keys *keyfunc.JWKS) {
+	for wait := s.opts.MinRefreshInterval; !s.isLoaded(); wait = min(2*wait, s.opts.MaxBackoff) {
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		s.refreshFor(keys)
+	}
+}
+
+func (s *Set) isLoaded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loaded
 }
 
 // ErrNotLoaded reports that the key set has never been fetched.
 var ErrNotLoaded = errors.New("the key set has not been loaded")
 
-var (
-	errNoKID      = errors.New("token has no kid header")
-	errUnknownKID = errors.New("no key in the key set has the token's kid")
-)
+// refusal is why the key set verifies no key for a token; the middleware
+// reads its reason code through TokenRefusal.
+type refusal struct{ code, detail string }
+
+func (r *refusal) Error() string { return r.detail }
+
+// TokenRefusal is the reason code and detail the middleware reports.
+func (r *refusal) TokenRefusal() (code, detail string) { return r.code, r.detail }
 
 // Keyfunc returns the key that verifies t, for golang-jwt; the middleware
 // Verifier calls it only for the algorithms it pins. The key must also fit
 // the token's algorithm by its own type (see fits): neither the header's alg
 // nor the JWK's alg is trusted alone.
 func (s *Set) Keyfunc(t *jwt.Token) (any, error) {
-	if _, ok := t.Header["kid"].(string); !ok {
-		return nil, errNoKID
+	kid, ok := t.Header["kid"].(string)
+	if !ok {
+		return nil, &refusal{"kid_missing", "The token has no kid header (a string); a token verified with the Better Auth key set names its key."}
 	}
-	key, err := s.lookup(t)
-	if errors.Is(err, errUnknownKID) || errors.Is(err, ErrNotLoaded) {
-		if done := s.requestFetch(); done != nil {
-			timer := time.NewTimer(s.opts.FetchTimeout)
-			select {
-			case <-done:
-				key, err = s.lookup(t)
-			case <-timer.C:
-			}
-			timer.Stop()
+	keys := s.keys.Load()
+	if keys == nil {
+		// The first fetch is under way: wait for it as long as one may take.
+		timer := time.NewTimer(s.opts.FetchTimeout)
+		select {
+		case <-s.started:
+		case <-timer.C:
+		}
+		timer.Stop()
+		if keys = s.keys.Load(); keys == nil {
+			return nil, s.notLoaded()
 		}
 	}
-	if err != nil {
-		return nil, err
+	key, err := keys.Keyfunc(t)
+	if errors.Is(err, keyfunc.ErrKIDNotFound) && s.refreshFor(keys) {
+		key, err = keys.Keyfunc(t)
 	}
-	if !fits(t.Method.Alg(), key) {
-		return nil, errKeyMismatch
+	switch {
+	case errors.Is(err, keyfunc.ErrKIDNotFound) && s.Ready() != nil:
+		return nil, s.notLoaded()
+	case errors.Is(err, keyfunc.ErrKIDNotFound):
+		s.mu.Lock()
+		ago := time.Since(s.fetchedAt).Round(time.Second)
+		s.mu.Unlock()
+		return nil, &refusal{"kid_unknown", fmt.Sprintf("No key in the key set has the kid %q (last fetched %s ago; unknown kids cause at most one fetch per %s): the token comes from another Better Auth instance, or from a key it no longer publishes.",
+			clip(kid), ago, s.opts.MinRefreshInterval)}
+	case err != nil || key == nil: // the JWK's alg or use, or shutting down
+		return nil, &refusal{"key_mismatch", fmt.Sprintf("The key with the kid %q may not verify this token (%v).", clip(kid), err)}
+	case !fits(t.Method.Alg(), key):
+		return nil, &refusal{"key_mismatch", fmt.Sprintf("The key with the kid %q does not fit the token's algorithm %s.", clip(kid), t.Method.Alg())}
 	}
 	return key, nil
 }
 
-func (s *Set) lookup(t *jwt.Token) (any, error) {
-	set := s.keys.Load()
-	if set == nil {
-		return nil, ErrNotLoaded
-	}
-	key, err := set.Keyfunc(t)
-	if errors.Is(err, keyfunc.ErrKIDNotFound) {
-		return nil, errUnknownKID
-	}
-	return key, err
-}
-
-// requestFetch asks the background goroutine for a fetch and returns a
-// channel closed when a fetch that can serve the caller ends: the running
-// one, or the next one when the window allows it now. It returns nil when
-// the window does not: the caller is refused at once and the fetch happens
-// when the window ends.
-func (s *Set) requestFetch() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-	if s.inflight != nil {
-		return s.inflight
-	}
-	if time.Since(s.lastAttempt) < s.opts.MinRefreshInterval {
-		return nil
-	}
-	if s.upcoming == nil {
-		s.upcoming = make(chan struct{})
-	}
-	return s.upcoming
+func (s *Set) notLoaded() error {
+	return &refusal{"jwks_unavailable", "The Better Auth key set is not loaded (" + s.Ready().Error() + "); the service retries by itself."}
 }
 
 // Ready is nil once the key set has been loaded, and otherwise says why not,
 // in words fit for a public readiness endpoint (no addresses, no bodies).
 // A later failed refresh does not make it fail: the loaded keys still serve.
 func (s *Set) Ready() error {
-	if s.keys.Load() != nil {
+	s.mu.Lock()
+	loaded, kids, lastErr := s.loaded, len(s.kids), s.lastErr
+	s.mu.Unlock()
+	// keyfunc stores the keys just after accept has approved them.
+	if keys := s.keys.Load(); loaded && (kids == 0 || keys != nil && keys.Len() > 0) {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var fe *fetchError
-	switch {
-	case errors.As(s.lastErr, &fe):
-		return errors.New(ErrNotLoaded.Error() + ": " + fe.reason)
-	case s.lastErr != nil:
-		return errors.New(ErrNotLoaded.Error() + ": fetch failed")
+	if lastErr != nil && !loaded {
+		return errors.New(ErrNotLoaded.Error() + ": " + reason(lastErr))
 	}
 	return errors.New(ErrNotLoaded.Error() + " yet: the first fetch is under way")
 }
 
-// run does every fetch: now, then on a timer (RefreshInterval after a
-// success, a growing backoff after a failure), or sooner when a request asks
-// for one — but never two within MinRefreshInterval.
-func (s *Set) run(ctx context.Context) {
-	backoff := s.opts.MinRefreshInterval
-	for {
-		wait := s.opts.RefreshInterval
-		if err := s.fetch(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			wait = backoff
-			backoff = min(2*backoff, s.opts.MaxBackoff)
-		} else {
-			backoff = s.opts.MinRefreshInterval
-		}
-		if !s.sleep(ctx, wait) {
-			return
-		}
-	}
-}
-
-// sleep waits d, or until a request asks for a fetch and the window since the
-// last attempt has passed. It reports false when ctx ends.
-func (s *Set) sleep(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	case <-s.wake:
-	}
+// loadedKids records a response accepted as the key set.
+func (s *Set) loadedKids(kids []string) {
 	s.mu.Lock()
-	rest := s.opts.MinRefreshInterval - time.Since(s.lastAttempt)
+	had, old := s.loaded, s.kids
+	s.loaded, s.kids, s.fetchedAt, s.lastErr = true, kids, time.Now(), nil
+	s.window.last = s.fetchedAt
 	s.mu.Unlock()
-	if rest <= 0 {
-		return true
+	if s.opts.OnFetch != nil {
+		s.opts.OnFetch(nil)
 	}
-	window := time.NewTimer(rest)
-	defer window.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-	case <-window.C:
-	}
-	return true
-}
-
-// fetch downloads the key set once and, when it is usable, replaces the
-// keys; waiting requests are released when it ends either way.
-func (s *Set) fetch(ctx context.Context) error {
-	s.mu.Lock()
-	// Requests that asked before this fetch starts are served by it.
-	select {
-	case <-s.wake:
-	default:
-	}
-	done := s.upcoming
-	if done == nil {
-		done = make(chan struct{})
-	}
-	s.upcoming, s.inflight = nil, done
-	s.lastAttempt = time.Now()
-	hadKeys, oldKids := s.keys.Load() != nil, s.kids
-	s.mu.Unlock()
-
-	set, kids, err := download(ctx, s.opts.Client, s.opts.URL, s.opts.FetchTimeout)
-
-	s.mu.Lock()
-	if err == nil {
-		s.keys.Store(set)
-		s.kids = kids
-	}
-	s.lastErr = err
-	s.inflight = nil
-	s.mu.Unlock()
-	close(done)
-	if s.opts.OnFetch != nil && ctx.Err() == nil {
-		s.opts.OnFetch(err)
-	}
-
 	switch {
-	case err != nil && ctx.Err() == nil:
-		s.opts.Log.Warn("jwks fetch failed", "url", s.opts.URL, "error", err.Error(), "keys_kept", hadKeys)
-	case err == nil && len(kids) == 0:
+	case len(kids) == 0:
 		s.opts.Log.Warn("jwks holds no usable key", "url", s.opts.URL)
-	case err == nil && (!hadKeys || !slices.Equal(kids, oldKids)):
+	case !had || !slices.Equal(kids, old):
 		s.opts.Log.Info("jwks loaded", "url", s.opts.URL, "kids", kids)
 	}
-	return err
+}
+
+// failed is keyfunc's RefreshErrorHandler: the keys already loaded stay.
+func (s *Set) failed(err error) {
+	if s.ctx.Err() != nil {
+		return // shutting down, not failing
+	}
+	s.mu.Lock()
+	s.lastErr = err
+	s.window.last = time.Now()
+	kept := s.loaded
+	s.mu.Unlock()
+	if s.opts.OnFetch != nil {
+		s.opts.OnFetch(err)
+	}
+	s.opts.Log.Warn("jwks fetch failed", "url", s.opts.URL, "error", err.Error(), "keys_kept", kept)
+}
+
+// clip bounds a kid taken from a token before it is echoed in a detail.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package jwks_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +63,15 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 			t.Fatalf("%s: not within %v", what, within)
 		}
 	}
+}
+
+// idle waits until srv has answered nothing for d. The set's window runs
+// from the moment it has read its last answer, a little after the server
+// sent it, so a window and a margin of idleness mean a fetch is allowed
+// again, and two windows that no deferred fetch is still pending.
+func idle(t *testing.T, srv *jwkstest.Server, d time.Duration) {
+	t.Helper()
+	eventually(t, 10*time.Second+d, fmt.Sprintf("JWKS server idle for %v", d), func() bool { return srv.IdleFor() >= d })
 }
 
 func ready(t *testing.T, s *jwks.Set) {
@@ -193,7 +203,7 @@ func TestRotation(t *testing.T) {
 
 	// Let the window since the first fetch pass: the first request with the
 	// new kid then triggers a fetch and waits for it.
-	time.Sleep(window)
+	idle(t, srv, window+window/4)
 	srv.SetKeys(old, rotated)
 	if err := verify(s, rotated.Sign(t, claims())); err != nil {
 		t.Fatalf("rotated-in key refused on first sight: %v", err)
@@ -255,16 +265,24 @@ func TestRemovedKey(t *testing.T) {
 
 // TestFlood: many tokens with random kids cause at most one fetch per
 // window, and tokens with a known kid never wait for those fetches, even
-// when the JWKS server is slow.
+// when the JWKS server is slow. With a fast server only the rate limit
+// keeps the fetches apart; with a slow one, fetches that never overlap
+// would too.
 func TestFlood(t *testing.T) {
+	// Slow enough that waiting behind a fetch cannot be mistaken for the
+	// scheduling delays of a loaded 2-core machine running -race.
+	const slow = 2 * time.Second
+	for _, delay := range []time.Duration{slow, 0} {
+		t.Run(fmt.Sprintf("server answers in %v", delay), func(t *testing.T) { flood(t, slow, delay) })
+	}
+}
+
+func flood(t *testing.T, slow, delay time.Duration) {
 	known := jwkstest.NewKey(t, "EdDSA", "known")
 	srv := jwkstest.NewServer(t, known)
 	s := start(t, srv.JWKSURL())
 	ready(t, s)
-	// Slow enough that waiting behind a fetch cannot be mistaken for the
-	// scheduling delays of a loaded 2-core machine running -race.
-	const slow = 2 * time.Second
-	srv.SetDelay(slow)
+	srv.SetDelay(delay)
 	attacker := jwkstest.NewKey(t, "EdDSA", "attacker")
 	valid := known.Sign(t, claims())
 	before := len(srv.Fetches())
@@ -298,7 +316,7 @@ func TestFlood(t *testing.T) {
 	}
 	wg.Wait()
 	// Let the fetch queued by the last requests finish before counting.
-	time.Sleep(window + slow)
+	idle(t, srv, 2*window)
 
 	fetches := srv.Fetches()[before:]
 	t.Logf("%d tokens with random kids refused; %d fetches in %v; slowest valid token %v",
@@ -388,7 +406,7 @@ func TestKeepsKeysWhenRefreshFails(t *testing.T) {
 	s := start(t, srv.JWKSURL())
 	ready(t, s)
 	srv.SetStatus(http.StatusBadGateway)
-	time.Sleep(window)
+	idle(t, srv, window+window/4)
 	before := srv.Hits()
 	_ = verify(s, jwkstest.NewKey(t, "ES256", "unknown").Sign(t, claims()))
 	if srv.Hits() == before {

@@ -5,14 +5,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"errors"
 )
 
 // minRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3 asks for
 // 2048 bits; Better Auth generates 2048).
 const minRSABits = 2048
-
-var errKeyMismatch = errors.New("the key the token names does not fit the token's algorithm")
 
 // fits reports whether key, by its own type, may verify a signature made
 // with alg. The JWK's "alg" is optional (older Better Auth versions leave it

@@ -4,6 +4,7 @@ package middleware
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -41,11 +42,16 @@ type KeySource func(*jwt.Token) (any, error)
 // shared secret, asymmetric tokens only the key set, so neither can be used
 // to forge the other (no key confusion), and "none" is never accepted.
 type Verifier struct {
+	cfg        config.Auth
+	clock      func() time.Time
 	secret     []byte
 	asymmetric KeySource
 	asymAlgs   map[string]bool
+	asymList   []string // asymAlgs in the configured order, for details
 	validator  *jwt.Validator
 	tokens     *verifiedTokens
+	// explain makes a 401's detail name the failed check.
+	explain bool
 }
 
 // NewVerifier builds a Verifier from the auth configuration.
@@ -61,54 +67,47 @@ func NewVerifier(cfg config.Auth, clock func() time.Time) *Verifier {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{secret: cfg.Secret, validator: jwt.NewValidator(opts...), tokens: newVerifiedTokens()}
+	return &Verifier{cfg: cfg, clock: clock, secret: cfg.Secret, validator: jwt.NewValidator(opts...),
+		tokens: newVerifiedTokens(), explain: cfg.ExplainRefusals}
 }
 
 // WithKeySource accepts tokens signed with one of algs, verified by keys.
 func (v *Verifier) WithKeySource(keys KeySource, algs ...string) *Verifier {
 	v.asymmetric = keys
 	v.asymAlgs = make(map[string]bool, len(algs))
+	v.asymList = append([]string(nil), algs...)
 	for _, a := range algs {
 		v.asymAlgs[a] = true
 	}
 	return v
 }
 
-var (
-	errAlgorithm = errors.New("token algorithm not accepted")
-	errSubject   = errors.New("token has no sub claim")
-)
-
-// keyfunc is the jwt.Keyfunc handed to contrib/jwt. golang-jwt calls it after
-// decoding and before checking the signature; a token is accepted only when
-// both this and the signature check pass, so validating the claims here is
-// as strict as validating them afterwards.
+// keyfunc is the jwt.Keyfunc handed to contrib/jwt. golang-jwt calls it
+// after decoding (Claims.UnmarshalJSON has refused ambiguous payloads by
+// then) and before checking the signature. It picks the key by the pinned
+// algorithm; the claims are checked after the signature (Authenticate), so
+// that a forged token is refused as forged, whatever its claims say.
 func (v *Verifier) keyfunc(t *jwt.Token) (any, error) {
-	claims, ok := t.Claims.(*Claims)
-	if !ok {
-		return nil, errSubject
+	if err := checkHeader(t); err != nil {
+		return nil, err
 	}
-	var key any
 	alg := t.Method.Alg()
 	switch {
 	case alg == jwt.SigningMethodHS256.Alg() && v.secret != nil:
-		key = v.secret
+		return v.secret, nil
 	case v.asymmetric != nil && v.asymAlgs[alg]:
-		k, err := v.asymmetric(t)
+		key, err := v.asymmetric(t)
 		if err != nil {
+			var r *Refusal
+			var kr keyRefusal
+			if !errors.As(err, &r) && !errors.As(err, &kr) {
+				err = refuse(CodeKeyUnavailable, "No key verifies the token ("+err.Error()+").")
+			}
 			return nil, err
 		}
-		key = k
-	default:
-		return nil, errAlgorithm
+		return key, nil
 	}
-	if err := v.validator.Validate(claims.RegisteredClaims); err != nil {
-		return nil, err
-	}
-	if claims.Subject == "" {
-		return nil, errSubject
-	}
-	return key, nil
+	return nil, refuse(CodeAlgorithm, fmt.Sprintf("The token's algorithm %q is not allowed; this API accepts %s.", clip(alg), v.accepted()))
 }
 
 // Sign mints an HS256 token for userID that lives ttl, with the configured
@@ -135,7 +134,8 @@ type userIDKey struct{}
 
 // Authenticate verifies the bearer token with contrib/jwt and stores its
 // subject as the request's user id. Every failure, a missing header
-// included, is a 401 problem with WWW-Authenticate (RFC 6750).
+// included, is a 401 problem with WWW-Authenticate (RFC 6750) whose reason
+// code goes to the access log (authreason.go).
 func (v *Verifier) Authenticate() fiber.Handler {
 	return jwtware.New(jwtware.Config{
 		// A token that passed this check before skips it (tokencache.go).
@@ -147,18 +147,18 @@ func (v *Verifier) Authenticate() fiber.Handler {
 		SuccessHandler: func(c *fiber.Ctx) error {
 			token, _ := c.Locals("user").(*jwt.Token)
 			claims, _ := token.Claims.(*Claims)
+			if claims == nil {
+				return v.refused(c, refuse(CodeInvalid, "The token's claims could not be read."))
+			}
+			if r := v.checkClaims(&claims.RegisteredClaims); r != nil {
+				return v.refused(c, r)
+			}
 			c.Locals(userIDKey{}, claims.Subject)
 			v.remember(token, claims)
 			return c.Next()
 		},
-		ErrorHandler: func(_ *fiber.Ctx, err error) error {
-			switch {
-			case errors.Is(err, jwtware.ErrJWTMissingOrMalformed):
-				return problem.Unauthorized("Send a token in the Authorization header, as: Bearer followed by the token.")
-			case errors.Is(err, jwt.ErrTokenExpired):
-				return problem.Unauthorized("The token has expired; get a fresh one and retry.")
-			}
-			return problem.Unauthorized("The bearer token is not valid.")
+		ErrorHandler: func(c *fiber.Ctx, err error) error {
+			return v.refused(c, v.classify(c, err))
 		},
 	})
 }

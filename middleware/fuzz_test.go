@@ -1,7 +1,9 @@
 package middleware_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/golang-jwt/jwt/v5"
@@ -58,10 +62,17 @@ func fuzzApp() *fiber.App {
 
 // oracle verifies a token the way the service promises to, written
 // independently of middleware.Verifier: HS256 with the secret, EdDSA with
-// the key its kid names, nothing else; exp required; iss, aud; a sub.
+// the key its kid names, nothing else; no crit header; header and payload
+// objects without repeated members; registered claims only in lower case
+// and of their JSON types; exp required; iss, aud; a sub that can be a user
+// id.
 func oracle(token string) (string, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || !plainObject(parts[0], false) || !plainObject(parts[1], true) {
+		return "", false
+	}
 	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+	tok, err := jwt.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		switch t.Method.Alg() {
 		case "HS256":
 			return []byte(fuzzSecret), nil
@@ -73,10 +84,94 @@ func oracle(token string) (string, bool) {
 		return nil, errors.New("no key")
 	}, jwt.WithValidMethods([]string{"HS256", "EdDSA"}), jwt.WithExpirationRequired(), jwt.WithLeeway(fuzzLeeway),
 		jwt.WithTimeFunc(func() time.Time { return fuzzNow }), jwt.WithIssuer(fuzzIssuer), jwt.WithAudience(fuzzIssuer))
-	if err != nil || claims.Subject == "" {
+	if err != nil || claims.Subject == "" || len(claims.Subject) > 255 {
 		return "", false
 	}
+	if _, crit := tok.Header["crit"]; crit {
+		return "", false
+	}
+	for _, r := range claims.Subject {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return "", false
+		}
+	}
 	return claims.Subject, true
+}
+
+// plainObject reports whether the base64url segment seg is a JSON object
+// that names no member twice and, for a payload, spells the registered
+// claims only in lower case, with numbers for the times and strings (an
+// array of them for aud) for the rest.
+func plainObject(seg string, payload bool) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return true // golang-jwt refuses it by itself
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return true
+	}
+	// A map keeps one value per name: count the names a second way.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	names, depth := 0, 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		}
+		if _, isName := t.(string); isName && depth == 1 {
+			names++
+			// The value: skip it whole.
+			var v json.RawMessage
+			if dec.Decode(&v) != nil {
+				return false
+			}
+		}
+	}
+	if names != len(m) {
+		return false
+	}
+	if !payload {
+		return true
+	}
+	for name, v := range m {
+		lower := strings.ToLower(name)
+		switch lower {
+		case "sub", "exp", "nbf", "iat", "iss", "aud", "jti":
+		default:
+			continue
+		}
+		if name != lower {
+			return false
+		}
+		switch name {
+		case "exp", "nbf", "iat":
+			var f float64
+			if !strings.ContainsRune("-0123456789", rune(v[0])) || json.Unmarshal(v, &f) != nil {
+				return false
+			}
+		case "aud":
+			var one string
+			var many []string
+			if !(v[0] == '"' && json.Unmarshal(v, &one) == nil || v[0] == '[' && json.Unmarshal(v, &many) == nil) {
+				return false
+			}
+		default:
+			var s string
+			if v[0] != '"' || json.Unmarshal(v, &s) != nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // bearerToken is the token an Authorization header carries, by RFC 6750 as

@@ -72,7 +72,7 @@ func AccessLog(log *slog.Logger, m *metrics.Registry) fiber.Handler {
 		}
 		RecordRequest(c.UserContext(), log, m, Served{
 			Method: c.Method(), Route: routes.of(c), Status: c.Response().StatusCode(), Took: time.Since(start),
-			UserID: UserID(c), RequestID: c.GetRespHeader(fiber.HeaderXRequestID),
+			UserID: UserID(c), RequestID: c.GetRespHeader(fiber.HeaderXRequestID), Reason: RefusalCode(c),
 		})
 		return nil
 	}
@@ -87,6 +87,8 @@ type Served struct {
 	Took      time.Duration
 	UserID    string
 	RequestID string
+	// Reason is the reason code of a refused token (RefusalCode), else "".
+	Reason string
 }
 
 // RecordRequest writes the access-log line of s and ends it in m (which may
@@ -96,12 +98,18 @@ type Served struct {
 func RecordRequest(ctx context.Context, log *slog.Logger, m *metrics.Registry, s Served) {
 	method := methodName(s.Method)
 	m.RequestDone(method, s.Route, s.Status, s.Took)
-	log.LogAttrs(ctx, slog.LevelInfo, "request",
+	attrs := [...]slog.Attr{
 		slog.String("method", method),
 		slog.String("route", s.Route),
 		slog.Int("status", s.Status),
 		slog.Float64("duration_ms", float64(s.Took.Microseconds())/1000),
 		slog.String("user_id", s.UserID),
 		slog.String("request_id", s.RequestID),
-	)
+		slog.String("reason", s.Reason),
+	}
+	n := len(attrs)
+	if s.Reason == "" {
+		n-- // only refused tokens have a reason
+	}
+	log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 }

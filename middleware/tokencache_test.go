@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"encoding/base64"
 	"net/http/httptest"
 	"strconv"
 	"sync"
@@ -91,5 +92,67 @@ func TestVerifiedTokenCacheBound(t *testing.T) {
 	}
 	if n := len(c.claims); n > maxVerifiedTokens {
 		t.Fatalf("%d tokens cached", n)
+	}
+}
+
+// TestCacheKeepsNoRefusedShape: a token refused for its shape is refused
+// again on every later request and never enters the cache, also right after
+// a well-formed token of the same user was cached.
+func TestCacheKeepsNoRefusedShape(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	cfg := config.Auth{Secret: []byte("test-secret-0123456789abcdef0123456789"), Leeway: 30 * time.Second}
+	v := NewVerifier(cfg, func() time.Time { return now })
+	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
+		return c.Status(fiber.StatusUnauthorized).SendString(RefusalCode(c))
+	}})
+	app.Get("/me", v.Authenticate(), func(c *fiber.Ctx) error { return c.SendString(UserID(c)) })
+	call := func(token string) (int, string) {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := app.Test(req, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 256)
+		n, _ := res.Body.Read(b)
+		return res.StatusCode, string(b[:n])
+	}
+	sign := func(header, payload string) string {
+		enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+		sig, err := jwt.SigningMethodHS256.Sign(enc(header)+"."+enc(payload), cfg.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc(header) + "." + enc(payload) + "." + base64.RawURLEncoding.EncodeToString(sig)
+	}
+	exp := strconv.FormatInt(now.Add(time.Hour).Unix(), 10)
+	plain := `{"alg":"HS256","typ":"JWT"}`
+	good, err := Sign(cfg, "alice", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, body := call(good); st != 200 || body != "alice" {
+		t.Fatalf("well-formed token: %d %q", st, body)
+	}
+	cases := []struct{ name, header, payload, code string }{
+		{"Sub beside sub", plain, `{"sub":"alice","Sub":"bob","exp":` + exp + `}`, CodeClaimCaseVariant},
+		{"sub twice", plain, `{"sub":"alice","sub":"bob","exp":` + exp + `}`, CodeClaimDuplicate},
+		{"exp as a string", plain, `{"sub":"alice","exp":"` + exp + `"}`, CodeClaimType},
+		{"crit", `{"alg":"HS256","crit":["x"],"x":1}`, `{"sub":"alice","exp":` + exp + `}`, CodeCritUnsupported},
+		{"sub with NUL", plain, `{"sub":"ali\u0000ce","exp":` + exp + `}`, CodeSubjectUnusable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := sign(tc.header, tc.payload)
+			for i := range 2 {
+				if st, code := call(tok); st != 401 || code != tc.code {
+					t.Fatalf("request %d: %d %q, want 401 %q", i+1, st, code, tc.code)
+				}
+			}
+			if _, ok := v.tokens.get(tok); ok {
+				t.Error("a refused token entered the cache")
+			}
+		})
 	}
 }

@@ -4,8 +4,13 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"math/big"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,9 +207,12 @@ func jwtAttacks(t *testing.T, e *env, ed, rs, ec, es384, evil *jwkstest.Key, evi
 		{name: "two tokens", headers: []string{"Authorization", "Bearer " + good + " " + good}},
 		{name: "token with a trailing comma", headers: []string{"Authorization", "Bearer " + good + ","}},
 	}
+	cases = append(cases, claimShapeAttacks(t, e, ed)...)
 	for i := range cases {
 		c := &cases[i]
-		c.method = "GET"
+		if c.method == "" {
+			c.method = "GET"
+		}
 		if c.path == "" {
 			c.path = path
 		}
@@ -213,6 +221,97 @@ func jwtAttacks(t *testing.T, e *env, ed, rs, ec, es384, evil *jwkstest.Key, evi
 		}
 	}
 	return cases
+}
+
+// claimShapeAttacks are tokens, correctly signed with the secret or a
+// published key, whose payload or header says one thing to a
+// case-insensitive or last-member-wins reader and another to the signer:
+// registered claims in another case or twice, time claims as strings,
+// critical header extensions nobody understands, and subjects no database
+// column can hold. Read loosely, each one is another user, a token that
+// never expires, or a 500.
+func claimShapeAttacks(t *testing.T, e *env, ed *jwkstest.Key) []attack {
+	now := e.clock.Now()
+	past, future := now.Add(-time.Hour).Unix(), now.Add(15*time.Minute).Unix()
+	member := func(name string, v any) string { return strconv.Quote(name) + ":" + string(mustJSON(t, v)) }
+	// claims are Better Auth's registered claims for sub, in this order,
+	// minus the names in drop, plus extra members at the end.
+	claims := func(sub string, drop []string, extra ...string) string {
+		all := [][2]any{{"sub", sub}, {"iat", now.Unix()}, {"exp", future}, {"iss", betterAuthURL}, {"aud", betterAuthURL}}
+		var ms []string
+		for _, kv := range all {
+			if !slices.Contains(drop, kv[0].(string)) {
+				ms = append(ms, member(kv[0].(string), kv[1]))
+			}
+		}
+		return "{" + strings.Join(append(ms, extra...), ",") + "}"
+	}
+	bearer := func(tok string) []string { return []string{"Authorization", "Bearer " + tok} }
+	path := func(user string) string { return "/api/" + url.PathEscape(user) + "/tasks" }
+	noise := make([]byte, 1500)
+	if _, err := rand.Read(noise); err != nil {
+		t.Fatal(err)
+	}
+	// Incompressible, so that PostgreSQL cannot fit it into an index entry.
+	huge := hex.EncodeToString(noise)
+	var none []string
+	num := func(n int64) string { return strconv.FormatInt(n, 10) }
+
+	shapes := []struct {
+		name, payload, path string
+		// header is the token header with %s for the algorithm; "" is
+		// the plain one.
+		header string
+		method string
+		body   any
+	}{
+		{name: "Sub beside sub, naming Bob", payload: claims("alice", none, member("Sub", "bob")), path: path("bob")},
+		{name: "SUB instead of sub", payload: claims("", []string{"sub"}, member("SUB", "bob")), path: path("bob")},
+		{name: "sub twice, Bob's last", payload: claims("alice", none, member("sub", "bob")), path: path("bob")},
+		{name: "exp past, then EXP in the future", payload: claims("alice", []string{"exp"}, member("exp", past), member("EXP", future)), path: path("alice")},
+		{name: "exp twice, past then future", payload: claims("alice", []string{"exp"}, member("exp", past), member("exp", future)), path: path("alice")},
+		{name: "Exp instead of exp", payload: claims("alice", []string{"exp"}, member("Exp", future)), path: path("alice")},
+		{name: "ISS instead of iss", payload: claims("alice", []string{"iss"}, member("ISS", betterAuthURL)), path: path("alice")},
+		{name: "wrong iss, then the right one as Iss", payload: claims("alice", []string{"iss"}, member("iss", "http://evil.example"), member("Iss", betterAuthURL)), path: path("alice")},
+		{name: "Aud instead of aud", payload: claims("alice", []string{"aud"}, member("Aud", betterAuthURL)), path: path("alice")},
+		{name: "aud twice", payload: claims("alice", none, member("aud", "http://other-app.example")), path: path("alice")},
+		{name: "NBF beside nbf", payload: claims("alice", none, member("nbf", past), member("NBF", past)), path: path("alice")},
+		{name: "IAT beside iat", payload: claims("alice", none, member("IAT", now.Unix())), path: path("alice")},
+		{name: "exp as a numeric string", payload: claims("alice", []string{"exp"}, member("exp", num(future))), path: path("alice")},
+		{name: "nbf as a numeric string", payload: claims("alice", none, member("nbf", num(past))), path: path("alice")},
+		{name: "iat as a numeric string", payload: claims("alice", []string{"iat"}, member("iat", num(now.Unix()))), path: path("alice")},
+		{name: "exp null", payload: claims("alice", []string{"exp"}, member("exp", nil)), path: path("alice")},
+		{name: "crit naming an unknown extension", payload: claims("alice", none), header: `{"alg":"%s","kid":"kid-ed","typ":"JWT","crit":["x-ext"],"x-ext":true}`, path: path("alice")},
+		{name: "crit empty", payload: claims("alice", none), header: `{"alg":"%s","kid":"kid-ed","typ":"JWT","crit":[]}`, path: path("alice")},
+		{name: "crit naming a registered header", payload: claims("alice", none), header: `{"alg":"%s","kid":"kid-ed","typ":"JWT","crit":["kid"]}`, path: path("alice")},
+		{name: "sub with NUL", payload: claims("ali\x00ce", none), path: path("ali\x00ce")},
+		{name: "sub with a newline", payload: claims("ali\nce", none), path: path("ali\nce")},
+		{name: "sub with a C1 control character", payload: claims("ali\u0085ce", none), path: path("ali\u0085ce")},
+		{name: "sub not valid UTF-8", payload: strings.Replace(claims("alice", none), `"alice"`, "\"ali\xffce\"", 1), path: path("ali\ufffdce")},
+		{name: "sub with a lone surrogate", payload: strings.Replace(claims("alice", none), `"alice"`, `"ali\ud800ce"`, 1), path: path("ali\ufffdce")},
+		{name: "sub of 256 bytes", payload: claims(strings.Repeat("a", 256), none), path: path(strings.Repeat("a", 256)),
+			method: "POST", body: map[string]any{"title": "long owner"}},
+		{name: "sub of 3000 incompressible bytes", payload: claims(huge, none), path: path(huge),
+			method: "POST", body: map[string]any{"title": "huge owner"}},
+	}
+	var out []attack
+	for _, s := range shapes {
+		for _, alg := range []string{"HS256", "EdDSA"} {
+			header := `{"alg":"%s","kid":"kid-ed","typ":"JWT"}`
+			if s.header != "" {
+				header = s.header
+			}
+			header = fmt.Sprintf(header, alg)
+			var tok string
+			if alg == "HS256" {
+				tok = jwkstest.SignRaw(t, jwt.SigningMethodHS256, []byte(testSecret), header, s.payload)
+			} else {
+				tok = ed.SignRaw(t, header, s.payload)
+			}
+			out = append(out, attack{name: alg + ": " + s.name, method: s.method, path: s.path, body: s.body, headers: bearer(tok)})
+		}
+	}
+	return out
 }
 
 // re re-heads a signed token: the same payload and signature under header h.

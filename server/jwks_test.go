@@ -23,7 +23,7 @@ const betterAuthURL = "http://localhost:3000"
 
 // newBetterAuthEnv is the app configured as with BETTER_AUTH_URL, its key set
 // served by srv; secret adds HS256 beside it.
-func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret bool) *env {
+func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret bool, edits ...func(*config.Config)) *env {
 	t.Helper()
 	return newEnvWith(t, driver, func(d *server.Deps) {
 		keys := jwks.New(jwks.Options{
@@ -44,6 +44,9 @@ func newBetterAuthEnv(t *testing.T, driver string, srv *jwkstest.Server, secret 
 		c.Auth.JWKSURL = srv.JWKSURL()
 		c.Auth.Issuer, c.Auth.Audience = betterAuthURL, betterAuthURL
 		c.Auth.Algorithms = config.DefaultAlgorithms()
+		for _, edit := range edits {
+			edit(c)
+		}
 	})
 }
 
@@ -251,13 +254,17 @@ func TestJWKSDownAtStart(t *testing.T) {
 	srv := jwkstest.NewServer(t, key)
 	srv.SetStatus(http.StatusBadGateway)
 	e := newBetterAuthEnv(t, config.SQLite, srv, true)
-	for deadline := time.Now().Add(5 * time.Second); srv.Hits() == 0; time.Sleep(10 * time.Millisecond) {
+	// Until the first fetch has failed, /readyz says it is under way.
+	var r response
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r = e.call("GET", "/readyz", "", nil); srv.Hits() > 0 && !strings.Contains(string(r.body), "under way") {
+			break
+		}
 		if time.Now().After(deadline) {
-			t.Fatal("no fetch attempted")
+			t.Fatalf("no failed fetch reported: %s", r.body)
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	p := e.call("GET", "/readyz", "", nil).problem(t, 503)
+	p := r.problem(t, 503)
 	if !strings.Contains(p.Detail, "JWKS") || !strings.Contains(p.Detail, "HTTP 502") {
 		t.Errorf("readyz detail %q does not say the JWKS is the problem", p.Detail)
 	}
@@ -265,7 +272,10 @@ func TestJWKSDownAtStart(t *testing.T) {
 		t.Errorf("readyz shows the JWKS address: %q", p.Detail)
 	}
 	tok := key.Sign(t, e.betterAuthClaims("alice"))
-	e.call("GET", "/api/alice/tasks", tok, nil).problem(t, 401)
+	e.call("GET", "/api/alice/tasks", tok, nil, "X-Request-ID", "jwks-down").problem(t, 401)
+	if line := accessLine(t, e, "jwks-down"); line["reason"] != "jwks_unavailable" {
+		t.Errorf("access log %v, want reason jwks_unavailable", line)
+	}
 	if r := e.call("GET", "/api/alice/tasks", e.token("alice", func(c jwt.MapClaims) {
 		c["iss"], c["aud"] = betterAuthURL, betterAuthURL
 	}), nil); r.status != 200 {

@@ -55,7 +55,7 @@ func TestMetrics(t *testing.T) {
 	e.call("GET", "/wp-login.php", "", nil)                    // 404, no route
 	e.call("GET", "/secret-scan/alice/42", "", nil)            // 404, no route
 	e.call("PUT", "/api/alice/tasks", alice, map[string]any{}) // 405
-	e.call("GET", "/api/alice/tasks", "", nil)                 // 401 from the auth group
+	e.call("GET", "/api/alice/tasks", "", nil)                 // 401 from the token check
 	e.call("GET", "/api/bob/tasks", alice, nil)                // 403
 	e.call("PROPFIND", "/api/alice/tasks", alice, nil)         // 400, before Fiber's router
 
@@ -71,8 +71,8 @@ func TestMetrics(t *testing.T) {
 		{"todo_api_http_requests_total", []string{"method", "GET", "route", "unmatched", "status", "404"}, "2"},
 		{"todo_api_http_requests_total", []string{"method", "PUT", "route", "unmatched", "status", "405"}, "1"},
 		{"todo_api_http_requests_total", []string{"method", "OTHER", "route", "unmatched", "status", "400"}, "1"},
-		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api", "status", "401"}, "1"},
-		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api/:user_id", "status", "403"}, "1"},
+		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api/:user_id/tasks", "status", "401"}, "1"},
+		{"todo_api_http_requests_total", []string{"method", "GET", "route", "/api/:user_id/tasks", "status", "403"}, "1"},
 		{"todo_api_http_request_duration_seconds_count", []string{"method", "POST", "route", "/api/:user_id/tasks", "status", "201"}, "1"},
 		// The scrape itself is in flight while it is rendered.
 		{"todo_api_http_requests_in_flight", nil, "1"},

@@ -109,8 +109,8 @@ func New(d Deps) *fiber.App {
 	// the writes of lists and tasks alike.
 	store := database.NewStore(d.DB)
 	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
-	api := app.Group("/api", d.Verifier.Authenticate(), perUser, readBody)
-	user := api.Group("/:user_id", middleware.RequirePathUser)
+	api := app.Group("/api")
+	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
 	user.Delete("/tasks", tasks.ClearCompleted)
@@ -131,6 +131,10 @@ func New(d Deps) *fiber.App {
 	user.Patch("/lists/:id", lists.Patch)
 	user.Delete("/lists/:id", lists.Delete)
 	user.Post("/lists/:id/move", lists.Move)
+	// A path below /api that no route matches meets the same checks before
+	// its 404 or 405.
+	api.Use(d.Verifier.Authenticate(), perUser)
+	api.Use("/:user_id", middleware.RequirePathUser)
 
 	answerUnknownMethods(app, d.Log, d.Metrics)
 	app.Server().Handler = finishBody(app.Server().Handler)

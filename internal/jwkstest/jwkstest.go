@@ -138,6 +138,10 @@ type Server struct {
 	delay   time.Duration
 	body    []byte
 	fetches []time.Time
+	// answering counts requests not yet answered; answered is when the
+	// last one was.
+	answering int
+	answered  time.Time
 }
 
 // NewServer serves keys at Path until the test ends.
@@ -170,7 +174,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if body == nil {
 		body, _ = json.Marshal(map[string]any{"keys": s.keys})
 	}
+	s.answering++
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.answering--
+		s.answered = time.Now()
+		s.mu.Unlock()
+	}()
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
 		return
@@ -234,5 +245,35 @@ func (s *Server) Fetches() []time.Time {
 	return append([]time.Time(nil), s.fetches...)
 }
 
+// IdleFor is how long the server has had no request to answer: 0 while one
+// is being answered, and since its start when none came.
+func (s *Server) IdleFor() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.answering > 0 {
+		return 0
+	}
+	return time.Since(s.answered)
+}
+
 // Hits is how many requests the server got, on any path.
 func (s *Server) Hits() int { return len(s.Fetches()) }
+
+// SignRaw signs header and payload exactly as written, for tokens whose JSON
+// a map cannot express: repeated members, case variants, member order.
+func (k *Key) SignRaw(t testing.TB, header, payload string) string {
+	t.Helper()
+	return SignRaw(t, jwt.GetSigningMethod(k.Alg), k.Private, header, payload)
+}
+
+// SignRaw signs header and payload, both JSON text, with method and key
+// (an HMAC secret as []byte, or a private key).
+func SignRaw(t testing.TB, method jwt.SigningMethod, key any, header, payload string) string {
+	t.Helper()
+	signing := b64([]byte(header)) + "." + b64([]byte(payload))
+	sig, err := method.Sign(signing, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signing + "." + b64(sig)
+}
