@@ -112,7 +112,9 @@ func TestBombMemory(t *testing.T) {
 		}
 		bombs[enc] = b
 	}
-	s := serveBinary(t)
+	// The bombs, not the per-address connection cap, are under test: 64
+	// connections beside the harness's own would meet the default cap of 64.
+	s := serveBinary(t, "HTTP_MAX_CONNS_PER_IP=1000")
 	_, before, _ := memory(s.cmd.Process.Pid)
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "bomber", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(testSecret))
 	if err != nil {
