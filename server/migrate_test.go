@@ -83,11 +83,18 @@ func TestMigrateBenchmarkTable(t *testing.T) {
 // TestConcurrentStarts migrates one empty database from several instances
 // at once, as a deploy that starts several machines does.
 func TestConcurrentStarts(t *testing.T) {
-	dsn := testpg.NewDatabase(t)
+	startConcurrently(t, testpg.NewDatabase(t), 6)
+}
+
+// startConcurrently opens and closes the PostgreSQL database dsn from n
+// instances at once, as a deploy that starts several machines does, and
+// fails the test for each instance that could not start.
+func startConcurrently(t *testing.T, dsn string, n int) {
+	t.Helper()
 	cfg := config.Database{Driver: config.Postgres, DSN: dsn}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var wg sync.WaitGroup
-	errs := make([]error, 6)
+	errs := make([]error, n)
 	for i := range errs {
 		wg.Add(1)
 		go func() {

@@ -1,11 +1,8 @@
 package server_test
 
 import (
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -221,27 +218,7 @@ func TestUpgradeFromOldSchema(t *testing.T) {
 func TestConcurrentUpgrade(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
 	order := seedOldSchema(t, rawPostgres(t, dsn))
-	cfg := config.Database{Driver: config.Postgres, DSN: dsn}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			db, err := database.Open(cfg, time.Now, log)
-			if err == nil {
-				err = database.Close(db)
-			}
-			errs[i] = err
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("instance %d: %v", i, err)
-		}
-	}
+	startConcurrently(t, dsn, 3)
 	raw := rawPostgres(t, dsn)
 	var fks int64
 	raw.Raw("SELECT count(*) FROM pg_constraint WHERE conrelid = CAST('tasks' AS regclass) AND contype = 'f'").Scan(&fks)
