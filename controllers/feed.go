@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -32,25 +33,37 @@ type feedResponse struct {
 
 // Changes serves the change feed: the caller's changes after since, each
 // task once in its latest state, deletes as tombstones, in position order.
-// The page ends at the user's committed head, read first, so that a change
-// committing meanwhile is on the next page and never skipped (see
-// database/feed.go for why positions commit in order).
 func (h *Tasks) Changes(c *fiber.Ctx) error {
 	user := middleware.UserID(c)
 	since, limit, err := parseFeedQuery(c, user)
 	if err != nil {
 		return err
 	}
-	head, err := h.store.ChangesHead(c.UserContext(), user)
+	page, err := h.feedPage(c.UserContext(), user, since, limit)
 	if err != nil {
 		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(page)
+}
+
+// feedPage reads up to limit of user's changes after since: the one reader
+// of the feed, for its REST page and for the event stream's catch-up. The
+// page ends at the user's committed head, read first, so that a change
+// committing meanwhile is on the next page and never skipped (see
+// database/feed.go for why positions commit in order). A since above the
+// head is no cursor this user was given: 422 naming since.
+func (h *Tasks) feedPage(ctx context.Context, user string, since int64, limit int) (feedResponse, error) {
+	head, err := h.store.ChangesHead(ctx, user)
+	if err != nil {
+		return feedResponse{}, err
 	}
 	if since > head {
-		return problem.Invalid("since", "is not a cursor of this user's change feed")
+		return feedResponse{}, problem.Invalid("since", "is not a cursor of this user's change feed")
 	}
-	changes, err := models.ChangesAfter(h.read(c), h.store.Tombstones(c.UserContext(), user), since, head, limit+1)
+	changes, err := models.ChangesAfter(h.store.Tasks(ctx, user), h.store.Tombstones(ctx, user), since, head, limit+1)
 	if err != nil {
-		return err
+		return feedResponse{}, err
 	}
 	out := feedResponse{Changes: make([]changeResponse, 0, min(len(changes), limit)), HasMore: len(changes) > limit}
 	last := since
@@ -67,8 +80,7 @@ func (h *Tasks) Changes(c *fiber.Ctx) error {
 		out.Changes = append(out.Changes, entry)
 	}
 	out.Cursor = encodeCursor(last, user)
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.JSON(out)
+	return out, nil
 }
 
 // parseFeedQuery reads since (a cursor; absent for a full sync) and limit.
