@@ -21,15 +21,19 @@ type feedPage struct {
 		Cursor string `json:"cursor"`
 		Task   *task  `json:"task"`
 		ID     int64  `json:"id"`
+		List   *list  `json:"list"`
+		ListID int64  `json:"list_id"`
 	} `json:"changes"`
 	Cursor  string `json:"cursor"`
 	HasMore bool   `json:"has_more"`
 }
 
-// replica is what a client rebuilds from the feed: task versions by id.
+// replica is what a client rebuilds from the feed: task versions by id,
+// and list versions by id.
 type replica struct {
 	cursor   string
 	versions map[int64]int64
+	lists    map[int64]int64
 }
 
 // sync reads the feed from the replica's cursor to its end, limit changes a
@@ -61,7 +65,15 @@ func (r *replica) page(t *testing.T, e *env, user string, limit int) (applied in
 	var p feedPage
 	res.decode(t, &p)
 	seen := map[int64]bool{}
+	if r.lists == nil {
+		r.lists = map[int64]int64{}
+	}
 	for _, ch := range p.Changes {
+		if ch.List != nil || ch.ListID != 0 {
+			r.applyList(t, user, ch.Op, ch.List, ch.ListID)
+			applied++
+			continue
+		}
 		id := ch.ID
 		if ch.Op == "upsert" {
 			id = ch.Task.ID
@@ -80,6 +92,22 @@ func (r *replica) page(t *testing.T, e *env, user string, limit int) (applied in
 	}
 	r.cursor = p.Cursor
 	return applied, p.HasMore
+}
+
+// applyList applies a list's entry of the feed.
+func (r *replica) applyList(t *testing.T, user, op string, l *list, deleted int64) {
+	t.Helper()
+	if op == "upsert" {
+		if l == nil || l.UserID != user {
+			t.Fatalf("%s's feed carries the list %+v", user, l)
+		}
+		r.lists[l.ID] = l.Version
+		return
+	}
+	if deleted == 0 {
+		t.Fatalf("a list delete without list_id")
+	}
+	delete(r.lists, deleted)
 }
 
 // listed is every task of user with its version, from the list.
