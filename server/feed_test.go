@@ -237,9 +237,9 @@ func TestChangeFeedCursors(t *testing.T) {
 }
 
 // TestChangeFeedNeverSkips: writers of one user on two instances
-// (PostgreSQL; one on SQLite) commit concurrently while a reader follows
-// the feed; afterwards the reader has every task the list has, at its
-// version, and no deleted one.
+// (PostgreSQL; one on SQLite) commit concurrently, to tasks and to lists,
+// while a reader follows the feed; afterwards the reader has every task
+// and every list the lists have, at their versions, and no deleted one.
 func TestChangeFeedNeverSkips(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		instances := []*env{e}
@@ -258,8 +258,31 @@ func TestChangeFeedNeverSkips(t *testing.T) {
 				defer writers.Done()
 				rng := rand.New(rand.NewPCG(uint64(w), 7))
 				var mine []int64
+				var myList int64 // 0: none
 				for !stop.Load() {
 					switch {
+					case rng.IntN(6) == 0:
+						// Lists share the history: create, rename, delete
+						// (with its tasks, or moving them to the inbox).
+						switch {
+						case myList == 0:
+							r := inst.call("POST", "/api/me/lists", alice, map[string]any{"name": fmt.Sprint("w", w, " ", rng.Int())})
+							if r.status == 201 {
+								myList = r.list(t).ID
+								if len(mine) > 0 {
+									inst.call("PATCH", fmt.Sprintf("/api/me/tasks/%d", mine[0]), alice, map[string]any{"list_id": myList})
+								}
+							}
+						case rng.IntN(3) > 0:
+							inst.call("PATCH", fmt.Sprintf("/api/me/lists/%d", myList), alice, map[string]any{"name": fmt.Sprint("w", w, " ", rng.Int())})
+						default:
+							mode := []string{"inbox", "delete"}[rng.IntN(2)]
+							inst.call("DELETE", fmt.Sprintf("/api/me/lists/%d?tasks=%s", myList, mode), alice, nil)
+							if mode == "delete" && len(mine) > 0 {
+								mine = mine[1:] // the one task filed there
+							}
+							myList = 0
+						}
 					case len(mine) < 3 || rng.IntN(3) == 0:
 						r := inst.call("POST", "/api/me/tasks", alice, map[string]any{"title": fmt.Sprint("w", w)})
 						if r.status == 201 {
@@ -284,7 +307,7 @@ func TestChangeFeedNeverSkips(t *testing.T) {
 		stop.Store(true)
 		writers.Wait()
 		reader.sync(t, e, "alice", 500)
-		sameTasks(t, fmt.Sprintf("after %d writes", acked.Load()), reader.versions, listed(t, e, "alice"))
+		sameState(t, fmt.Sprintf("after %d writes", acked.Load()), e, "alice", reader)
 		if acked.Load() < 50 {
 			t.Errorf("only %d writes: the test did not race", acked.Load())
 		}
