@@ -213,11 +213,18 @@ func cursorAt(t *testing.T, e *env, user string, seq uint64) string {
 func TestChangeFeedCursors(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		e.create("alice", map[string]any{"title": "a"})
+		e.create("alice", map[string]any{"title": "a2"})
 		e.create("bob", map[string]any{"title": "b"})
-		var p feedPage
+		var p, mid feedPage
 		e.call("GET", "/api/me/tasks/changes", e.token("alice"), nil).decode(t, &p)
+		// A full sync's page before its last carries a cursor of the longer form.
+		e.call("GET", "/api/me/tasks/changes?limit=1", e.token("alice"), nil).decode(t, &mid)
+		if len(mid.Cursor) != 29 {
+			t.Fatalf("a full sync's first page of one: cursor %q", mid.Cursor)
+		}
 		for _, tc := range []struct{ name, query, field string }{
 			{"alice's cursor on bob's feed", "since=" + url.QueryEscape(p.Cursor), "since"},
+			{"alice's full-sync cursor on bob's feed", "since=" + url.QueryEscape(mid.Cursor), "since"},
 			{"a mistyped cursor", "since=" + url.QueryEscape(p.Cursor[:len(p.Cursor)-1]+"x"), "since"},
 			{"not a cursor", "since=42", "since"},
 			{"a cursor from the future", "since=" + cursorAt(t, e, "bob", 1000), "since"},
