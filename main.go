@@ -141,6 +141,8 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	janitorCtx, stopJanitor := context.WithCancel(context.Background())
 	defer stopJanitor()
 	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
+	// Tombstones older than CHANGES_RETENTION go; every instance may purge.
+	go database.ChangesJanitor(janitorCtx, db, clock, cfg.Database.ChangesRetention, time.Hour, log)
 
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
 	ln, err := server.Listen(addr, cfg.HTTP.MaxConnsPerIP)

@@ -74,7 +74,22 @@ type Database struct {
 	QueryExecMode string
 	// Quotas bound what one user may store; the database enforces them.
 	Quotas Quotas
+	// ChangesRetention is how long the change feed keeps tombstones
+	// (CHANGES_RETENTION, default DefaultChangesRetention, at least
+	// MinChangesRetention); a cursor older than what is kept is 410.
+	// 0 in a hand-built Config means the default.
+	ChangesRetention time.Duration
 }
+
+// The change feed's retention: SPEC.md promises at least 30 days by
+// default. The minimum is what the row-level security policy lets the
+// janitor purge (database/rlsmigrate.go), so that no setting can ask it
+// for something the policy refuses; below an hour a client that sleeps
+// over lunch would start over.
+const (
+	DefaultChangesRetention = 30 * 24 * time.Hour
+	MinChangesRetention     = time.Hour
+)
 
 // Quotas are per-user caps on stored rows, so that no user can fill the
 // database. 0 turns a cap off.

@@ -145,6 +145,10 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	}
 	d.Quotas.Tasks = count(get, "MAX_TASKS_PER_USER", DefaultMaxTasksPerUser, fail)
 	d.Quotas.IdempotencyKeys = count(get, "MAX_IDEMPOTENCY_KEYS_PER_USER", DefaultMaxIdempotencyKeysPerUser, fail)
+	d.ChangesRetention = duration(get, "CHANGES_RETENTION", DefaultChangesRetention, fail)
+	if d.ChangesRetention < MinChangesRetention {
+		fail(fmt.Errorf("CHANGES_RETENTION must be at least %s, got %s", MinChangesRetention, d.ChangesRetention))
+	}
 	d.QueryExecMode = get("DB_QUERY_EXEC_MODE", DefaultQueryExecMode)
 	if !contains(QueryExecModes, d.QueryExecMode) {
 		fail(fmt.Errorf("DB_QUERY_EXEC_MODE must be one of %s, got %q", strings.Join(QueryExecModes, ", "), d.QueryExecMode))

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"todo-api/config"
 	"todo-api/models"
 )
 
@@ -30,6 +31,18 @@ var rlsPolicies = map[string]string{
 		USING (user_id = current_setting('app.user_id', true)
 			OR (current_setting('app.purge_expired', true) = 'on' AND created_at < now() - interval '%d seconds'))
 		WITH CHECK (user_id = current_setting('app.user_id', true))`, int(models.IdempotencyTTL.Seconds())),
+}
+
+// rlsPurgePolicies admit the tombstone janitor (PurgeTombstones), which
+// sets app.purge_expired as the idempotency janitor does, to every user's
+// tombstones older than config.MinChangesRetention, for reading and
+// deleting only (WITH CHECK (false) adds no right to write). A policy of
+// its own rather than a clause of todo_owner, so that a database set up
+// before it gets it added (tableRowLevelSecurity creates missing ones).
+var rlsPurgePolicies = map[string]string{
+	"task_tombstones": fmt.Sprintf(`CREATE POLICY todo_purge ON task_tombstones
+		USING (current_setting('app.purge_expired', true) = 'on' AND deleted_at < now() - interval '%d seconds')
+		WITH CHECK (false)`, int(config.MinChangesRetention.Seconds())),
 }
 
 // rowLevelSecurity makes the tables match DB_ROW_LEVEL_SECURITY, after the
@@ -87,6 +100,9 @@ func tableRowLevelSecurity(tx *gorm.DB, table string, on bool) error {
 	}
 	if !slices.Contains(policies, "todo_owner") {
 		steps = append(steps, rlsPolicies[table])
+	}
+	if p, ok := rlsPurgePolicies[table]; ok && !slices.Contains(policies, "todo_purge") {
+		steps = append(steps, p)
 	}
 	for _, s := range steps {
 		if err := tx.Exec(s).Error; err != nil {

@@ -46,13 +46,21 @@ func (s *Store) Tombstones(ctx context.Context, userID string) *gorm.DB {
 // any). Positions commit in order (feed.go), so every position up to it is
 // committed: a feed page read up to it skips nothing that commits later.
 func (s *Store) ChangesHead(ctx context.Context, userID string) (int64, error) {
-	if userID == "" {
-		return 0, models.ErrNoOwner
-	}
-	var head int64
-	err := s.db.WithContext(withUser(ctx, userID)).Table(usageTable).Select("changes_head").
-		Where("user_id = ?", userID).Scan(&head).Error
+	head, _, err := s.ChangesBounds(ctx, userID)
 	return head, err
+}
+
+// ChangesBounds is ChangesHead and userID's floor, the highest position
+// whose tombstone has been purged (retention.go), from one row: a cursor
+// below the floor may have missed a delete.
+func (s *Store) ChangesBounds(ctx context.Context, userID string) (head, floor int64, err error) {
+	if userID == "" {
+		return 0, 0, models.ErrNoOwner
+	}
+	var b struct{ ChangesHead, ChangesFloor int64 }
+	err = s.db.WithContext(withUser(ctx, userID)).Table(usageTable).Select("changes_head, changes_floor").
+		Where("user_id = ?", userID).Scan(&b).Error
+	return b.ChangesHead, b.ChangesFloor, err
 }
 
 // Lists starts a read of userID's lists, as Tasks does for tasks.

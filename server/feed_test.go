@@ -21,15 +21,19 @@ type feedPage struct {
 		Cursor string `json:"cursor"`
 		Task   *task  `json:"task"`
 		ID     int64  `json:"id"`
+		List   *list  `json:"list"`
+		ListID int64  `json:"list_id"`
 	} `json:"changes"`
 	Cursor  string `json:"cursor"`
 	HasMore bool   `json:"has_more"`
 }
 
-// replica is what a client rebuilds from the feed: task versions by id.
+// replica is what a client rebuilds from the feed: task versions by id,
+// and list versions by id.
 type replica struct {
 	cursor   string
 	versions map[int64]int64
+	lists    map[int64]int64
 }
 
 // sync reads the feed from the replica's cursor to its end, limit changes a
@@ -61,7 +65,15 @@ func (r *replica) page(t *testing.T, e *env, user string, limit int) (applied in
 	var p feedPage
 	res.decode(t, &p)
 	seen := map[int64]bool{}
+	if r.lists == nil {
+		r.lists = map[int64]int64{}
+	}
 	for _, ch := range p.Changes {
+		if ch.List != nil || ch.ListID != 0 {
+			r.applyList(t, user, ch.Op, ch.List, ch.ListID)
+			applied++
+			continue
+		}
 		id := ch.ID
 		if ch.Op == "upsert" {
 			id = ch.Task.ID
@@ -80,6 +92,22 @@ func (r *replica) page(t *testing.T, e *env, user string, limit int) (applied in
 	}
 	r.cursor = p.Cursor
 	return applied, p.HasMore
+}
+
+// applyList applies a list's entry of the feed.
+func (r *replica) applyList(t *testing.T, user, op string, l *list, deleted int64) {
+	t.Helper()
+	if op == "upsert" {
+		if l == nil || l.UserID != user {
+			t.Fatalf("%s's feed carries the list %+v", user, l)
+		}
+		r.lists[l.ID] = l.Version
+		return
+	}
+	if deleted == 0 {
+		t.Fatalf("a list delete without list_id")
+	}
+	delete(r.lists, deleted)
 }
 
 // listed is every task of user with its version, from the list.
@@ -185,11 +213,18 @@ func cursorAt(t *testing.T, e *env, user string, seq uint64) string {
 func TestChangeFeedCursors(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		e.create("alice", map[string]any{"title": "a"})
+		e.create("alice", map[string]any{"title": "a2"})
 		e.create("bob", map[string]any{"title": "b"})
-		var p feedPage
+		var p, mid feedPage
 		e.call("GET", "/api/me/tasks/changes", e.token("alice"), nil).decode(t, &p)
+		// A full sync's page before its last carries a cursor of the longer form.
+		e.call("GET", "/api/me/tasks/changes?limit=1", e.token("alice"), nil).decode(t, &mid)
+		if len(mid.Cursor) != 29 {
+			t.Fatalf("a full sync's first page of one: cursor %q", mid.Cursor)
+		}
 		for _, tc := range []struct{ name, query, field string }{
 			{"alice's cursor on bob's feed", "since=" + url.QueryEscape(p.Cursor), "since"},
+			{"alice's full-sync cursor on bob's feed", "since=" + url.QueryEscape(mid.Cursor), "since"},
 			{"a mistyped cursor", "since=" + url.QueryEscape(p.Cursor[:len(p.Cursor)-1]+"x"), "since"},
 			{"not a cursor", "since=42", "since"},
 			{"a cursor from the future", "since=" + cursorAt(t, e, "bob", 1000), "since"},
@@ -209,9 +244,9 @@ func TestChangeFeedCursors(t *testing.T) {
 }
 
 // TestChangeFeedNeverSkips: writers of one user on two instances
-// (PostgreSQL; one on SQLite) commit concurrently while a reader follows
-// the feed; afterwards the reader has every task the list has, at its
-// version, and no deleted one.
+// (PostgreSQL; one on SQLite) commit concurrently, to tasks and to lists,
+// while a reader follows the feed; afterwards the reader has every task
+// and every list the lists have, at their versions, and no deleted one.
 func TestChangeFeedNeverSkips(t *testing.T) {
 	eachDB(t, func(t *testing.T, e *env) {
 		instances := []*env{e}
@@ -230,8 +265,31 @@ func TestChangeFeedNeverSkips(t *testing.T) {
 				defer writers.Done()
 				rng := rand.New(rand.NewPCG(uint64(w), 7))
 				var mine []int64
+				var myList int64 // 0: none
 				for !stop.Load() {
 					switch {
+					case rng.IntN(6) == 0:
+						// Lists share the history: create, rename, delete
+						// (with its tasks, or moving them to the inbox).
+						switch {
+						case myList == 0:
+							r := inst.call("POST", "/api/me/lists", alice, map[string]any{"name": fmt.Sprint("w", w, " ", rng.Int())})
+							if r.status == 201 {
+								myList = r.list(t).ID
+								if len(mine) > 0 {
+									inst.call("PATCH", fmt.Sprintf("/api/me/tasks/%d", mine[0]), alice, map[string]any{"list_id": myList})
+								}
+							}
+						case rng.IntN(3) > 0:
+							inst.call("PATCH", fmt.Sprintf("/api/me/lists/%d", myList), alice, map[string]any{"name": fmt.Sprint("w", w, " ", rng.Int())})
+						default:
+							mode := []string{"inbox", "delete"}[rng.IntN(2)]
+							inst.call("DELETE", fmt.Sprintf("/api/me/lists/%d?tasks=%s", myList, mode), alice, nil)
+							if mode == "delete" && len(mine) > 0 {
+								mine = mine[1:] // the one task filed there
+							}
+							myList = 0
+						}
 					case len(mine) < 3 || rng.IntN(3) == 0:
 						r := inst.call("POST", "/api/me/tasks", alice, map[string]any{"title": fmt.Sprint("w", w)})
 						if r.status == 201 {
@@ -256,7 +314,7 @@ func TestChangeFeedNeverSkips(t *testing.T) {
 		stop.Store(true)
 		writers.Wait()
 		reader.sync(t, e, "alice", 500)
-		sameTasks(t, fmt.Sprintf("after %d writes", acked.Load()), reader.versions, listed(t, e, "alice"))
+		sameState(t, fmt.Sprintf("after %d writes", acked.Load()), e, "alice", reader)
 		if acked.Load() < 50 {
 			t.Errorf("only %d writes: the test did not race", acked.Load())
 		}

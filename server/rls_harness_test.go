@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"testing"
@@ -45,7 +46,10 @@ func setUpRowLevelSecurity(t *testing.T, cfg *config.Config, now models.Clock, l
 		t.Fatal(err)
 	}
 	return func(app *gorm.DB) *gorm.DB {
-		inspect := app.Session(&gorm.Session{NewDB: true})
+		// A Session with a Context copies the statement: without one, the
+		// ConnPool set below would be the app's own handle's too, and the
+		// app would run as the owner, whom row-level security never binds.
+		inspect := app.Session(&gorm.Session{NewDB: true, Context: context.Background()})
 		inspect.Statement.ConnPool = ownerPool
 		return inspect
 	}

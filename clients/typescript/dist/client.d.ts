@@ -126,8 +126,11 @@ export declare function createTodoClient(options: ClientOptions): {
     moveTask(id: number, move: TaskMove, init?: WriteOptions): Promise<Versioned>;
     /**
      * One page of the change feed after `since` (a cursor from an earlier
-     * page; none for a full sync). Apply the changes in order, keep
-     * `cursor`, and call again at once while `has_more` is true.
+     * page; none for a full sync). Apply the changes in order (tasks and
+     * lists, told apart by `task`/`id` and `list`/`list_id`), keep
+     * `cursor`, and call again at once while `has_more` is true. An
+     * `ApiError` with status 410 means the cursor is older than the history
+     * the server keeps: drop the local copy and start over without `since`.
      */
     changes(init?: {
         since?: string;

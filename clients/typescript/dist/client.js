@@ -124,8 +124,11 @@ export function createTodoClient(options) {
         },
         /**
          * One page of the change feed after `since` (a cursor from an earlier
-         * page; none for a full sync). Apply the changes in order, keep
-         * `cursor`, and call again at once while `has_more` is true.
+         * page; none for a full sync). Apply the changes in order (tasks and
+         * lists, told apart by `task`/`id` and `list`/`list_id`), keep
+         * `cursor`, and call again at once while `has_more` is true. An
+         * `ApiError` with status 410 means the cursor is older than the history
+         * the server keeps: drop the local copy and start over without `since`.
          */
         async changes(init = {}) {
             const query = new URLSearchParams();

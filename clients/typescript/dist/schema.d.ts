@@ -92,20 +92,35 @@ export interface paths {
         };
         /**
          * What changed since a cursor (offline sync)
-         * @description Every change to a task gives it the next position in its owner's
-         *     history; a delete leaves a tombstone with a position of its own. A
-         *     write that changes nothing gets no position. This answers the changes
-         *     after `since`, in position order, each task at most once and in its
-         *     latest state. Without `since` it is a full sync: every live task once
-         *     (no deletes). Pass the answer's `cursor` as the next `since`;
+         * @description Every change to a task or a list gives it the next position in its
+         *     owner's history; a delete leaves a tombstone with a position of its
+         *     own. A write that changes nothing gets no position. This answers the
+         *     changes after `since`, in position order, each task and each list at
+         *     most once and in its latest state, tasks and lists merged into one
+         *     order. Without `since` it is a full sync: every live task and list
+         *     once (no deletes). Pass the answer's `cursor` as the next `since`;
          *     `has_more: true` means call again at once. Applying every page from
-         *     a full sync on yields exactly the tasks the list answers, with the
-         *     same versions.
+         *     a full sync on yields exactly the tasks and the lists the two lists
+         *     answer, with the same versions.
+         *
+         *     A list entry is the list as `GET /lists/{id}` answers it, counts
+         *     included, as they were when the page was read: a task filed into a
+         *     list changes the task, not the list, so a client that shows counts
+         *     counts its own tasks, or reads `GET /lists`. Deleting a list with
+         *     `?tasks=delete` or `?tasks=inbox` gives each of its tasks its own
+         *     delete or upsert, before the list's delete.
          *
          *     No change is ever skipped: a page ends at the user's last committed
          *     position, and a user's writes take their positions in commit order,
          *     also when they commit concurrently on several instances, so a write
          *     that commits after a page was read is on the next one.
+         *
+         *     Tombstones are kept for `CHANGES_RETENTION` (30 days by default).
+         *     A cursor from before a delete that is no longer kept is `410 Gone`
+         *     (type `urn:todo-api:problem:cursor-expired`): start over with a full
+         *     sync, without `since`. A full sync never answers 410, however long
+         *     its pages take to read, unless a delete made after its first page
+         *     is purged before its last.
          */
         get: operations["getTaskChanges"];
         put?: never;
@@ -823,7 +838,7 @@ export interface components {
         Problem: {
             /**
              * Format: uri-reference
-             * @description `about:blank`: the status says what kind of problem it is.
+             * @description `about:blank`: the status says what kind of problem it is; `urn:todo-api:problem:cursor-expired` for a change feed cursor older than the history kept (410).
              */
             type: string;
             /** @description The HTTP status text. */
@@ -837,7 +852,7 @@ export interface components {
         ValidationProblem: {
             /**
              * Format: uri-reference
-             * @description `about:blank`: the status says what kind of problem it is.
+             * @description `about:blank`: the status says what kind of problem it is; `urn:todo-api:problem:cursor-expired` for a change feed cursor older than the history kept (410).
              */
             type: string;
             /** @description The HTTP status text. */
@@ -875,6 +890,7 @@ export interface components {
             /** @description More changes are waiting; call again at once with `cursor`. */
             has_more: boolean;
         };
+        /** @description One entry of the feed, told apart by its members (`task`, `id`, `list`, `list_id`). */
         Change: {
             /** @constant */
             op: "upsert";
@@ -889,6 +905,20 @@ export interface components {
              * @description The deleted task's id.
              */
             id: number;
+        } | {
+            /** @constant */
+            op: "upsert";
+            cursor: string;
+            list: components["schemas"]["List"];
+        } | {
+            /** @constant */
+            op: "delete";
+            cursor: string;
+            /**
+             * Format: int64
+             * @description The deleted list's id.
+             */
+            list_id: number;
         };
         DeleteResult: {
             /** @description How many tasks were deleted. */
@@ -1149,6 +1179,30 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The cursor is older than the change history kept (`CHANGES_RETENTION`); a delete after it may be gone. Start over with a full sync, without `since`. */
+        CursorExpired: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:todo-api:problem:cursor-expired",
+                 *       "title": "Gone",
+                 *       "status": 410,
+                 *       "detail": "This cursor is older than the change history kept (CHANGES_RETENTION); start over with a full sync: call again without since.",
+                 *       "errors": [
+                 *         {
+                 *           "field": "since",
+                 *           "message": "is older than the change history kept"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -1534,7 +1588,7 @@ export interface operations {
     getTaskChanges: {
         parameters: {
             query?: {
-                /** @description A cursor this feed answered (`cursor` of a page or of a change). Another user's, a mistyped or a future one is a 422 naming `since`; start over without it. */
+                /** @description A cursor this feed answered (`cursor` of a page or of a change). Another user's, a mistyped or a future one is a 422 naming `since`; one older than the history kept is a 410. Either way, start over without it. */
                 since?: string;
                 /** @description The most changes in one page. */
                 limit?: number;
@@ -1563,6 +1617,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            410: components["responses"]["CursorExpired"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];

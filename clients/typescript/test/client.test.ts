@@ -168,7 +168,7 @@ describe("against the todo-api binary", () => {
       const a = (await client.createTask({ title: "a" })).task;
       const b = (await client.createTask({ title: "b" })).task;
       const full = await client.changes();
-      expect(full.changes.map((c) => (c.op === "upsert" ? c.task.id : -1))).toEqual([a.id, b.id]);
+      expect(full.changes.map((c) => ("task" in c ? c.task.id : -1))).toEqual([a.id, b.id]);
       expect(full.has_more).toBe(false);
 
       await client.updateTask(a.id, { title: "a2" });
@@ -179,6 +179,10 @@ describe("against the todo-api binary", () => {
         { op: "delete", id: b.id },
       ]);
       expect((await client.changes({ since: next.cursor })).changes).toEqual([]);
+      const list = (await client.createList({ name: "Feed" })).list;
+      expect((await client.changes({ since: next.cursor })).changes).toMatchObject([
+        { op: "upsert", list: { id: list.id, name: "Feed", version: 1 } },
+      ]);
       const foreign = await createTodoClient({ baseUrl: api.baseUrl, userId: "other", getToken: tokens("other").getToken })
         .changes({ since: next.cursor })
         .catch((e: unknown) => e);
