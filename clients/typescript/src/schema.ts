@@ -155,8 +155,8 @@ export interface paths {
          *       stream.
          *     - The stream ends at the token's `exp` with `token-expired`:
          *       reconnect with a fresh token and `Last-Event-ID`. It ends with
-         *       `unavailable` when the database stops answering (reconnect; a 503
-         *       says it is still down), and without an event when the instance
+         *       `unavailable` when its read of the feed fails (reconnect; a 503
+         *       says the database is still down), and without an event when the instance
          *       shuts down or the client reads too slowly (events waiting longer
          *       than 10 s): reconnect with `Last-Event-ID`, nothing is lost.
          *     - At most `EVENTS_PER_USER` (default 10) streams a user (429) and
