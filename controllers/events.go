@@ -7,9 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"golang.org/x/sync/singleflight"
 
 	"todo-api/events"
 	"todo-api/middleware"
@@ -32,6 +34,9 @@ type Events struct {
 	hub   *events.Hub
 	now   models.Clock
 	opts  EventsOptions
+	// reads lets the streams of one user, woken by one commit, share one
+	// read of the feed when they are at the same cursor (a user's tabs).
+	reads singleflight.Group
 }
 
 // EventsOptions are a stream's timings.
@@ -229,10 +234,21 @@ func (s *stream) run(w *bufio.Writer) {
 }
 
 // read reads the feed page after the cursor, under a deadline of its own.
+// It joins a read of another stream of the user at the same cursor only if
+// that one began after this stream's wake-up (same generation), so that
+// it sees the change that woke this one.
 func (s *stream) read() (feedResponse, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.h.opts.ReadTimeout)
-	defer cancel()
-	return s.h.tasks.feedPage(ctx, s.user, s.cursor, eventsPage)
+	gen := s.sub.Generation()
+	key := s.user + "\x00" + strconv.FormatInt(s.cursor, 10) + "\x00" + strconv.FormatUint(gen[0], 10) + "." + strconv.FormatUint(gen[1], 10)
+	page, err, _ := s.h.reads.Do(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), s.h.opts.ReadTimeout)
+		defer cancel()
+		return s.h.tasks.feedPage(ctx, s.user, s.cursor, eventsPage)
+	})
+	if err != nil {
+		return feedResponse{}, err
+	}
+	return page.(feedResponse), nil
 }
 
 // send writes page's entries as events and moves the cursor past them; it

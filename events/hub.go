@@ -24,16 +24,24 @@ type Hub struct {
 	perUser, max int
 
 	mu     sync.RWMutex
-	users  map[string]map[*Subscription]struct{}
+	users  map[string]*userStreams
 	total  int
 	closed bool
 	done   chan struct{}
+	// resyncs counts WakeAll calls, a generation of every user at once.
+	resyncs uint64
+}
+
+// userStreams are one user's streams and the count of wake-ups sent them.
+type userStreams struct {
+	subs map[*Subscription]struct{}
+	gen  uint64
 }
 
 // NewHub returns a hub that admits at most perUser streams a user and max
 // in all (0: no cap).
 func NewHub(perUser, max int) *Hub {
-	return &Hub{perUser: perUser, max: max, users: map[string]map[*Subscription]struct{}{}, done: make(chan struct{})}
+	return &Hub{perUser: perUser, max: max, users: map[string]*userStreams{}, done: make(chan struct{})}
 }
 
 // Subscription is one open stream's place in the hub.
@@ -54,27 +62,32 @@ func (h *Hub) Subscribe(user string) (*Subscription, error) {
 	switch {
 	case h.closed:
 		return nil, ErrClosed
-	case h.perUser > 0 && len(h.users[user]) >= h.perUser:
+	case h.perUser > 0 && h.users[user] != nil && len(h.users[user].subs) >= h.perUser:
 		return nil, ErrUserFull
 	case h.max > 0 && h.total >= h.max:
 		return nil, ErrFull
 	}
 	s := &Subscription{hub: h, user: user, wake: make(chan struct{}, 1)}
-	subs := h.users[user]
-	if subs == nil {
-		subs = map[*Subscription]struct{}{}
-		h.users[user] = subs
+	u := h.users[user]
+	if u == nil {
+		u = &userStreams{subs: map[*Subscription]struct{}{}}
+		h.users[user] = u
 	}
-	subs[s] = struct{}{}
+	u.subs[s] = struct{}{}
 	h.total++
 	return s, nil
 }
 
 // Notify wakes every stream of user: the user has a new change.
 func (h *Hub) Notify(user string) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for s := range h.users[user] {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.users[user]
+	if u == nil {
+		return
+	}
+	u.gen++
+	for s := range u.subs {
 		s.poke()
 	}
 }
@@ -82,10 +95,11 @@ func (h *Hub) Notify(user string) {
 // WakeAll wakes every stream, for when notifications may have been lost
 // (the database's notification connection came back).
 func (h *Hub) WakeAll() {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, subs := range h.users {
-		for s := range subs {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.resyncs++
+	for _, u := range h.users {
+		for s := range u.subs {
 			s.poke()
 		}
 	}
@@ -119,6 +133,21 @@ func (s *Subscription) poke() {
 // Wake receives when the stream's user may have new changes.
 func (s *Subscription) Wake() <-chan struct{} { return s.wake }
 
+// Generation identifies the wake-ups sent to the stream's user so far. A
+// read of the feed begun after the generation g was read sees every change
+// whose wake-up is in g: streams of one user at one cursor may share such
+// a read (controllers/events.go), but not one begun before their wake-up.
+func (s *Subscription) Generation() [2]uint64 {
+	h := s.hub
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var gen uint64
+	if u := h.users[s.user]; u != nil {
+		gen = u.gen
+	}
+	return [2]uint64{gen, h.resyncs}
+}
+
 // Done is closed when the hub closes: the stream must end.
 func (s *Subscription) Done() <-chan struct{} { return s.hub.done }
 
@@ -128,9 +157,9 @@ func (s *Subscription) Close() {
 		h := s.hub
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		subs := h.users[s.user]
-		delete(subs, s)
-		if len(subs) == 0 {
+		u := h.users[s.user]
+		delete(u.subs, s)
+		if len(u.subs) == 0 {
 			delete(h.users, s.user)
 		}
 		h.total--
