@@ -139,8 +139,11 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 
 	cfg.Events.PerUser = count(get, "EVENTS_PER_USER", DefaultEventsPerUser, fail)
 	cfg.Events.Max = count(get, "EVENTS_MAX", DefaultEventsMax, fail)
-	if cfg.Events.PerUser < 1 || cfg.Events.Max < 1 {
-		fail(errors.New("EVENTS_PER_USER and EVENTS_MAX must be at least 1"))
+	if cfg.Events.PerUser < 1 {
+		fail(errors.New("EVENTS_PER_USER must be at least 1"))
+	}
+	if cfg.Events.Max < 1 {
+		fail(errors.New("EVENTS_MAX must be at least 1"))
 	}
 
 	d := &cfg.Database

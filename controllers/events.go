@@ -85,6 +85,7 @@ func (h *Events) Stream(c *fiber.Ctx) error {
 			WithHeader(fiber.HeaderRetryAfter, retryAfterFull)
 	}
 	s := &stream{h: h, sub: sub, user: user, cursor: since, expires: middleware.TokenExpiry(c), conn: c.Context().Conn()}
+	limitSendBuffer(s.conn)
 	ctx := c.UserContext()
 	if resume {
 		s.first, err = h.tasks.feedPage(ctx, user, since, eventsPage)
@@ -104,6 +105,29 @@ func (h *Events) Stream(c *fiber.Ctx) error {
 	c.Context().SetConnectionClose()
 	c.Context().SetBodyStreamWriter(s.run)
 	return nil
+}
+
+// streamSendBuffer is the kernel's send buffer of a stream's socket.
+// Events are small and a live stream sends little at a time; the bound
+// keeps what a client that stopped reading holds in the kernel small
+// (Linux lets it grow to 4 MiB otherwise), so that it fills and the write
+// deadline (SlowReader) drops the client soon after it stops reading.
+const streamSendBuffer = 64 << 10
+
+// limitSendBuffer sets streamSendBuffer on conn's TCP socket, under the
+// wrappers that keep it (the per-address connection cap).
+func limitSendBuffer(conn net.Conn) {
+	for conn != nil {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetWriteBuffer(streamSendBuffer)
+			return
+		}
+		w, ok := conn.(interface{ NetConn() net.Conn })
+		if !ok {
+			return
+		}
+		conn = w.NetConn()
+	}
 }
 
 // parseEventsStart reads where the stream starts: Last-Event-ID, else

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -389,12 +390,15 @@ func TestEventsDropSlowReader(t *testing.T) {
 		e.listen()
 		tok := e.token("alice")
 		addr := strings.TrimPrefix(e.baseURL, "http://")
-		raw, err := net.Dial("tcp", addr)
+		// A small receive window from the handshake on.
+		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}}
+		raw, err := d.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer raw.Close()
-		_ = raw.(*net.TCPConn).SetReadBuffer(4096)
 		fmt.Fprintf(raw, "GET /api/alice/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok)
 		time.Sleep(200 * time.Millisecond)
 		if _, res := openStream(t, e.baseURL, "alice", tok, ""); res.StatusCode != 429 {
@@ -407,6 +411,7 @@ func TestEventsDropSlowReader(t *testing.T) {
 			e.create("alice", map[string]any{"title": fmt.Sprint("t", i), "description": long})
 			if s, _ := openStream(t, e.baseURL, "alice", tok, ""); s != nil {
 				s.ready()
+				t.Logf("dropped after %d creates", i)
 				return
 			}
 			if time.Now().After(deadline) {
