@@ -535,12 +535,13 @@ func TestEventsManyStreamsConcurrentWrites(t *testing.T) {
 		created := map[string]chan int64{}
 		done := make(chan struct{})
 		for _, u := range users {
-			created[u] = make(chan int64, writers*each)
+			ch := make(chan int64, writers*each)
+			created[u] = ch
 			for range writers {
 				go func() {
 					defer func() { done <- struct{}{} }()
 					for range each {
-						created[u] <- e.create(u, map[string]any{"title": "race"}).ID
+						ch <- e.create(u, map[string]any{"title": "race"}).ID
 					}
 				}()
 			}
