@@ -31,6 +31,7 @@ import (
 
 	"todo-api/config"
 	"todo-api/database"
+	"todo-api/events"
 	"todo-api/jwks"
 	"todo-api/metrics"
 	"todo-api/middleware"
@@ -124,6 +125,17 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	}
 	logVerification(log, cfg.Auth)
 
+	// On PostgreSQL every instance's commits wake the streams, through one
+	// LISTEN connection (database/notify.go); on SQLite the write door
+	// does, in-process (Deps.Events nil).
+	var hub *events.Hub
+	if cfg.Database.Driver == config.Postgres {
+		hub = events.NewHub(cfg.Events.PerUser, cfg.Events.Max)
+		listenCtx, stopListen := context.WithCancel(context.Background())
+		defer stopListen()
+		go func() { _ = database.Listen(listenCtx, listenDSN(cfg.Database), log, hub.Notify, hub.WakeAll) }()
+	}
+
 	drain := server.NewDrain()
 	app := server.New(server.Deps{
 		Config:    cfg,
@@ -134,6 +146,7 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 		Metrics:   reg,
 		Readiness: readiness,
 		Drain:     drain,
+		Events:    hub,
 	})
 
 	// Expired idempotency records are never replayed; the janitor only
@@ -200,6 +213,16 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped", "took_ms", time.Since(start).Milliseconds())
 	return nil
+}
+
+// listenDSN is where the notification connection goes: the direct URL
+// when a pooler fronts DATABASE_URL (a transaction-mode pooler cannot hold
+// a LISTEN), else DATABASE_URL itself.
+func listenDSN(d config.Database) string {
+	if d.MigrationDSN != "" {
+		return d.MigrationDSN
+	}
+	return d.DSN
 }
 
 // serveMetrics serves /metrics on addr when METRICS_ADDR is set, so that it

@@ -48,10 +48,36 @@ type Config struct {
 	// (MAX_LISTS_PER_USER, default 300; 0 in a hand-built Config means
 	// the default).
 	MaxListsPerUser int
+	// Events bounds the event streams (GET /api/{user_id}/events).
+	Events Events
 	// PprofAddr serves Go's profiler (net/http/pprof) on its own listener
 	// when set (say 127.0.0.1:6060); off by default, and never on PORT.
 	PprofAddr string
 }
+
+// Events bounds the event streams. A zero field in a hand-built Config
+// means its default.
+type Events struct {
+	// PerUser caps one user's open streams (EVENTS_PER_USER, default 10).
+	PerUser int
+	// Max caps the open streams of the instance (EVENTS_MAX, default
+	// 10,000: the 5,000 streams the service is measured with, twice over).
+	Max int
+	// Heartbeat is how often an idle stream sends a comment line (15 s),
+	// so that proxies keep it open; tests shorten it.
+	Heartbeat time.Duration
+	// SlowReader is how long one write to a stream may wait for the client
+	// to read before the stream is dropped (10 s).
+	SlowReader time.Duration
+}
+
+// Defaults of Events.
+const (
+	DefaultEventsPerUser    = 10
+	DefaultEventsMax        = 10000
+	DefaultEventsHeartbeat  = 15 * time.Second
+	DefaultEventsSlowReader = 10 * time.Second
+)
 
 // Database says which database to open.
 type Database struct {

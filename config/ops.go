@@ -137,6 +137,15 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 		fail(errors.New("MAX_LISTS_PER_USER must be at least 1"))
 	}
 
+	cfg.Events.PerUser = count(get, "EVENTS_PER_USER", DefaultEventsPerUser, fail)
+	cfg.Events.Max = count(get, "EVENTS_MAX", DefaultEventsMax, fail)
+	if cfg.Events.PerUser < 1 {
+		fail(errors.New("EVENTS_PER_USER must be at least 1"))
+	}
+	if cfg.Events.Max < 1 {
+		fail(errors.New("EVENTS_MAX must be at least 1"))
+	}
+
 	d := &cfg.Database
 	d.Timeout = duration(get, "DB_TIMEOUT", 5*time.Second, fail)
 	d.MaxConns = count(get, "DB_MAX_CONNS", 20, fail)

@@ -62,7 +62,10 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 		if err := installQuotas(tx, postgresDialect, quotas); err != nil {
 			return err
 		}
-		return installFeed(tx, postgresDialect)
+		if err := installFeed(tx, postgresDialect); err != nil {
+			return err
+		}
+		return installNotify(tx)
 	})
 }
 

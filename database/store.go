@@ -17,6 +17,8 @@ type Store struct {
 	// group batches SQLite's write transactions (groupcommit.go); nil on
 	// PostgreSQL, whose connections commit in parallel.
 	group *groupCommit
+	// onCommit hears of every committed write (notify.go); nil: nobody.
+	onCommit func(user string)
 }
 
 // NewStore wraps db; main builds one and passes it to the controllers.
@@ -116,14 +118,20 @@ func (s *Store) Write(ctx context.Context, userID string, fn func(Tx) error) err
 	if userID == "" {
 		return models.ErrNoOwner
 	}
+	var err error
 	if s.group != nil {
-		return asQuota(s.group.do(ctx, userID, fn))
+		err = s.group.do(ctx, userID, fn)
+	} else {
+		// The user is in the BEGIN's context too: with row-level security on,
+		// BEGIN and set_config then share one round trip (rls.go).
+		err = s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
+			return fn(newTx(tx, ctx, userID))
+		})
 	}
-	// The user is in the BEGIN's context too: with row-level security on,
-	// BEGIN and set_config then share one round trip (rls.go).
-	return asQuota(s.db.WithContext(withUser(ctx, userID)).Transaction(func(tx *gorm.DB) error {
-		return fn(newTx(tx, ctx, userID))
-	}))
+	if err == nil && s.onCommit != nil {
+		s.onCommit(userID)
+	}
+	return asQuota(err)
 }
 
 type writeDoorKey struct{}

@@ -22,7 +22,7 @@ type CORSPolicy struct {
 func CORS() CORSPolicy {
 	return CORSPolicy{
 		Methods:      []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		AllowHeaders: []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"},
+		AllowHeaders: []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "Last-Event-ID"},
 		ExposeHeaders: []string{"ETag", "Location", "X-Total-Count", "Link", "X-Request-ID", "Retry-After",
 			"Idempotent-Replayed", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
 	}

@@ -153,7 +153,7 @@ func (v *Verifier) Authenticate() fiber.Handler {
 			if r := v.checkClaims(&claims.RegisteredClaims); r != nil {
 				return v.refused(c, r)
 			}
-			c.Locals(userIDKey{}, claims.Subject)
+			setUser(c, &claims.RegisteredClaims)
 			v.remember(token, claims)
 			return c.Next()
 		},
@@ -161,6 +161,23 @@ func (v *Verifier) Authenticate() fiber.Handler {
 			return v.refused(c, v.classify(c, err))
 		},
 	})
+}
+
+type expiryKey struct{}
+
+// setUser stores the checked claims' subject and expiry for the request.
+func setUser(c *fiber.Ctx, claims *jwt.RegisteredClaims) {
+	c.Locals(userIDKey{}, claims.Subject)
+	if claims.ExpiresAt != nil {
+		c.Locals(expiryKey{}, claims.ExpiresAt.Time)
+	}
+}
+
+// TokenExpiry is when the request's token expires (its exp); the zero time
+// outside authenticated routes. An event stream ends then.
+func TokenExpiry(c *fiber.Ctx) time.Time {
+	exp, _ := c.Locals(expiryKey{}).(time.Time)
+	return exp
 }
 
 // UserID is the authenticated user's id; empty outside authenticated routes,

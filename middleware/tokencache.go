@@ -87,7 +87,7 @@ func (v *Verifier) cached(c *fiber.Ctx) bool {
 		v.tokens.forget(token)
 		return false
 	}
-	c.Locals(userIDKey{}, claims.Subject)
+	setUser(c, claims)
 	return true
 }
 

@@ -86,3 +86,7 @@ func (c *countedConn) Close() error {
 	}
 	return err
 }
+
+// NetConn is the connection underneath (the convention of tls.Conn), so
+// that socket options can still be set on it.
+func (c *countedConn) NetConn() net.Conn { return c.Conn }

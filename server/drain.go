@@ -22,6 +22,16 @@ import (
 type Drain struct {
 	draining atomic.Bool
 	inFlight atomic.Int64
+	// closers end what would hold shutdown up: the event streams.
+	mu      sync.Mutex
+	closers []func()
+}
+
+// onDrain runs fn when the drain starts.
+func (d *Drain) onDrain(fn func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.closers = append(d.closers, fn)
 }
 
 // NewDrain returns a Drain; pass it in Deps and call Shutdown on a signal.
@@ -50,6 +60,14 @@ const Grace = time.Second
 func (d *Drain) Shutdown(ctx context.Context, app *fiber.App, ln *Listener) error {
 	d.draining.Store(true)
 	_ = ln.Close()
+	// Streams never end by themselves, and Fiber's Shutdown waits for
+	// every open connection: end them now (their clients reconnect to
+	// another instance with Last-Event-ID).
+	d.mu.Lock()
+	for _, fn := range d.closers {
+		fn()
+	}
+	d.mu.Unlock()
 
 	grace := time.NewTimer(Grace)
 	defer grace.Stop()

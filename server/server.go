@@ -17,6 +17,7 @@ import (
 	"todo-api/controllers"
 	"todo-api/database"
 	"todo-api/docs"
+	"todo-api/events"
 	"todo-api/metrics"
 	"todo-api/middleware"
 	"todo-api/models"
@@ -42,8 +43,14 @@ type Deps struct {
 	// Readiness lists what /readyz checks besides the database (the key
 	// set, say).
 	Readiness []ReadinessCheck
-	// Drain, when set, is what main shuts the server down with.
+	// Drain, when set, is what main shuts the server down with; it ends
+	// the event streams first.
 	Drain *Drain
+	// Events is the hub the event streams wait on. nil: New makes one that
+	// the write door wakes after each commit, which reaches the streams of
+	// this instance only (SQLite; tests). On PostgreSQL main passes one
+	// that database.Listen wakes with every instance's commits.
+	Events *events.Hub
 }
 
 // New builds the application.
@@ -109,6 +116,20 @@ func New(d Deps) *fiber.App {
 	// the writes of lists and tasks alike.
 	store := database.NewStore(d.DB)
 	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
+	hub := d.Events
+	if hub == nil {
+		hub = events.NewHub(orDefaultInt(d.Config.Events.PerUser, config.DefaultEventsPerUser), orDefaultInt(d.Config.Events.Max, config.DefaultEventsMax))
+		store.OnCommit(hub.Notify)
+	}
+	if d.Drain != nil {
+		d.Drain.onDrain(hub.Close)
+	}
+	stream := controllers.NewEvents(tasks, hub, d.Clock, controllers.EventsOptions{
+		Heartbeat:   orDefault(d.Config.Events.Heartbeat, config.DefaultEventsHeartbeat),
+		SlowReader:  orDefault(d.Config.Events.SlowReader, config.DefaultEventsSlowReader),
+		ReadTimeout: orDefault(d.Config.Database.Timeout, 5*time.Second),
+		Log:         d.Log,
+	})
 	api := app.Group("/api")
 	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
 	user.Get("/tasks", tasks.List)
@@ -131,6 +152,9 @@ func New(d Deps) *fiber.App {
 	user.Patch("/lists/:id", lists.Patch)
 	user.Delete("/lists/:id", lists.Delete)
 	user.Post("/lists/:id/move", lists.Move)
+	// The stream outlives its handler: no request deadline or in-flight
+	// slot holds it (controllers/events.go).
+	user.Get("/events", stream.Stream)
 	// A path below /api that no route matches meets the same checks before
 	// its 404 or 405.
 	api.Use(d.Verifier.Authenticate(), perUser)
@@ -148,6 +172,14 @@ func maxLists(c config.Config) int {
 		return c.MaxListsPerUser
 	}
 	return config.DefaultMaxListsPerUser
+}
+
+// orDefaultInt is n, or def when n is unset.
+func orDefaultInt(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
 }
 
 // orDefault is d, or def when d is unset (tests build Config by hand).

@@ -32,6 +32,7 @@ var floors = map[string]int{
 	"ratelimit":         1,
 	"metrics":           1,
 	"docs":              1,
+	"events":            1,
 	"internal/jsonbody": 2,
 }
 

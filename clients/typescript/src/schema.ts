@@ -132,6 +132,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The caller's changes as they happen (Server-Sent Events)
+         * @description A `text/event-stream` that stays open: every change of the caller's
+         *     tasks, made through any instance, arrives as an event. It is the
+         *     change feed pushed: each change event's `id:` is its feed cursor,
+         *     and the stream reads the feed from where it is, so it skips and
+         *     repeats nothing.
+         *
+         *     - Resume with `Last-Event-ID` (or `?since=`, for clients that cannot
+         *       set headers): the missed changes come first, then live ones.
+         *       Without either, the stream starts now and first sends `ready` with
+         *       the current cursor. A cursor of another user, a mistyped or a
+         *       future one is a 422 naming `since`, as in the feed.
+         *     - Events: `task.created` (the task is at version 1),
+         *       `task.updated` and `task.deleted`, with the data the schemas give.
+         *       A resumed stream gets each task once, in its latest state, like a
+         *       feed page: a task created and edited while the client was away is
+         *       one `task.updated`, a task created and deleted meanwhile one
+         *       `task.deleted` for an id the client never saw. Apply both upserts
+         *       alike and ignore deletes of unknown ids. A write that changes
+         *       nothing sends nothing.
+         *     - A comment line (`:`) every 15 s keeps proxies from closing an idle
+         *       stream.
+         *     - The stream ends at the token's `exp` with `token-expired`:
+         *       reconnect with a fresh token and `Last-Event-ID`. It ends with
+         *       `unavailable` when its read of the feed fails (reconnect; a 503
+         *       says the database is still down), and without an event when the instance
+         *       shuts down or the client reads too slowly (events waiting longer
+         *       than 10 s): reconnect with `Last-Event-ID`, nothing is lost.
+         *     - At most `EVENTS_PER_USER` (default 10) streams a user (429) and
+         *       `EVENTS_MAX` (default 10,000) an instance (503).
+         *
+         *     Browsers: `EventSource` cannot send `Authorization`; read the stream
+         *     with `fetch` (the TypeScript client does). CORS allows
+         *     `Last-Event-ID`.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/tasks/{id}": {
         parameters: {
             query?: never;
@@ -921,6 +979,24 @@ export interface components {
              */
             list_id: number;
         };
+        EventReady: {
+            /** @description Where the stream is; resume after it. */
+            cursor: string;
+        };
+        TaskEvent: {
+            /** @description The change's feed cursor, also the event's `id`. */
+            cursor: string;
+            task: components["schemas"]["Task"];
+        };
+        TaskDeletedEvent: {
+            /** @description The tombstone's feed cursor, also the event's `id`. */
+            cursor: string;
+            /**
+             * Format: int64
+             * @description The deleted task's id.
+             */
+            id: number;
+        };
         DeleteResult: {
             /** @description How many tasks were deleted. */
             deleted: number;
@@ -1621,6 +1697,66 @@ export interface operations {
             410: components["responses"]["CursorExpired"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description The same as `Last-Event-ID`, which wins when both are sent. */
+                since?: string;
+            };
+            header?: {
+                /** @description Your id for this request, echoed back and logged. Used only when it is 1–128 characters of `A–Z a–z 0–9 - _ .`; otherwise the server makes up a new one. */
+                "X-Request-ID"?: components["parameters"]["RequestID"];
+                /** @description The `id` of the last event received; the stream resumes after it. */
+                "Last-Event-ID"?: string;
+            };
+            path: {
+                /** @description The caller's user id — the token's `sub`, percent-encoded where needed — or the literal `me`, which always names the token's user (a client or an agent need not know its id). Answers are the same either way; `Location` and `Link` name the id. Anything else is a 403. */
+                user_id: components["parameters"]["UserID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description The stream. Each event is `id:` (change events and `ready`),
+             *     `event:` and one `data:` line of JSON:
+             *
+             *     - `ready`: EventReady
+             *     - `task.created`, `task.updated`: TaskEvent
+             *     - `task.deleted`: TaskDeletedEvent
+             *     - `token-expired`, `unavailable`: EventReady (the cursor the stream
+             *       stopped at), then the stream ends.
+             */
+            200: {
+                headers: {
+                    /** @description Always `no-store`. */
+                    "Cache-Control"?: string;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["ValidationFailed"];
+            /** @description Over the per-user rate limit (with the `RateLimit-*` headers), or the user already has `EVENTS_PER_USER` streams open; close one. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying (sent with the rate limit). */
+                    "Retry-After"?: number;
+                    "X-Request-ID": components["headers"]["X-Request-ID"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
