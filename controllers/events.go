@@ -164,15 +164,23 @@ type eventData struct {
 	Cursor string        `json:"cursor"`
 	Task   *taskResponse `json:"task,omitempty"`
 	ID     *int64        `json:"id,omitempty"`
+	List   *listResponse `json:"list,omitempty"`
+	ListID *int64        `json:"list_id,omitempty"`
 }
 
 // eventOf names the event of a feed entry. The feed sends each task once
 // in its latest state, so a stream that resumes after a task was created
 // and edited sees one task.updated: created means version 1, and a client
-// applies both alike (an upsert).
+// applies both alike (an upsert). Lists are named the same way.
 func eventOf(ch changeResponse) (string, eventData) {
-	data := eventData{Cursor: ch.Cursor, Task: ch.Task, ID: ch.ID}
+	data := eventData{Cursor: ch.Cursor, Task: ch.Task, ID: ch.ID, List: ch.List, ListID: ch.ListID}
 	switch {
+	case ch.ListID != nil:
+		return "list.deleted", data
+	case ch.List != nil && ch.List.Version == 1:
+		return "list.created", data
+	case ch.List != nil:
+		return "list.updated", data
 	case ch.Op == "delete":
 		return "task.deleted", data
 	case ch.Task != nil && ch.Task.Version == 1:

@@ -158,6 +158,8 @@ type eventBody struct {
 	Cursor string `json:"cursor"`
 	Task   *task  `json:"task"`
 	ID     *int64 `json:"id"`
+	List   *list  `json:"list"`
+	ListID *int64 `json:"list_id"`
 }
 
 // expect reads the next event and checks its name, that its id is its
@@ -177,6 +179,11 @@ func (s *eventStream) expect(name, user string, id int64) eventBody {
 		s.t.Fatalf("got event %q id %q data %s; want %s with id = data.cursor", ev.name, ev.id, ev.data, name)
 	}
 	switch {
+	case strings.HasPrefix(name, "list."):
+		if name == "list.deleted" && (b.ListID == nil || *b.ListID != id || b.List != nil) ||
+			name != "list.deleted" && (b.List == nil || b.List.ID != id) || b.Task != nil || b.ID != nil {
+			s.t.Fatalf("%s: data %s; want list %d", name, ev.data, id)
+		}
 	case name == "task.deleted" && (b.ID == nil || *b.ID != id || b.Task != nil):
 		s.t.Fatalf("%s: data %s; want id %d and no task", name, ev.data, id)
 	case name != "task.deleted" && (b.Task == nil || (id != 0 && b.Task.ID != id) || b.Task.UserID != user):
@@ -272,6 +279,34 @@ func TestEventsLiveAndResume(t *testing.T) {
 				}
 			})
 		}
+	}, quickHeartbeat)
+}
+
+// TestEventsCarryLists: lists are on the stream as on the feed, in
+// position order with their tasks' changes: a list's delete with its
+// tasks sends the tasks' deletes first.
+func TestEventsCarryLists(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.listen()
+		tok := e.token("alice")
+		s, _ := openStream(t, e.baseURL, "me", tok, "")
+		s.ready()
+		e.newList("bob", map[string]any{"name": "Bob's"})
+		l := e.newList("alice", map[string]any{"name": "Errands"})
+		s.expect("list.created", "alice", l.ID)
+		path := fmt.Sprintf("/api/alice/lists/%d", l.ID)
+		e.call("PATCH", path, tok, map[string]any{"name": "Errands"}) // no-op
+		e.call("PATCH", path, tok, map[string]any{"color": "#00ff00"})
+		if b := s.expect("list.updated", "alice", l.ID); b.List.Version != 2 {
+			t.Errorf("updated list %+v", b.List)
+		}
+		filed := e.create("alice", map[string]any{"title": "in it", "list_id": l.ID})
+		s.expect("task.created", "alice", filed.ID)
+		e.call("DELETE", path+"?tasks=delete", tok, nil)
+		s.expect("task.deleted", "alice", filed.ID)
+		s.expect("list.deleted", "alice", l.ID)
+		s.quiet(300 * time.Millisecond)
+		s.close()
 	}, quickHeartbeat)
 }
 

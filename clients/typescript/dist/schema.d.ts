@@ -996,6 +996,20 @@ export interface components {
              */
             id: number;
         };
+        ListEvent: {
+            /** @description The change's feed cursor, also the event's `id`. */
+            cursor: string;
+            list: components["schemas"]["List"];
+        };
+        ListDeletedEvent: {
+            /** @description The tombstone's feed cursor, also the event's `id`. */
+            cursor: string;
+            /**
+             * Format: int64
+             * @description The deleted list's id.
+             */
+            list_id: number;
+        };
         DeleteResult: {
             /** @description How many tasks were deleted. */
             deleted: number;
@@ -1703,7 +1717,7 @@ export interface operations {
     streamEvents: {
         parameters: {
             query?: {
-                /** @description The same as `Last-Event-ID`, which wins when both are sent. */
+                /** @description The same as `Last-Event-ID`, which wins when both are sent (a cursor from the change feed, to stream what follows a sync). */
                 since?: string;
             };
             header?: {
@@ -1727,6 +1741,8 @@ export interface operations {
              *     - `ready`: EventReady
              *     - `task.created`, `task.updated`: TaskEvent
              *     - `task.deleted`: TaskDeletedEvent
+             *     - `list.created`, `list.updated`: ListEvent
+             *     - `list.deleted`: ListDeletedEvent
              *     - `token-expired`, `unavailable`: EventReady (the cursor the stream
              *       stopped at), then the stream ends.
              */
