@@ -110,7 +110,23 @@ func New(d Deps) *fiber.App {
 	store := database.NewStore(d.DB)
 	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
 	api := app.Group("/api")
-	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
+	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
+	apiRoutes(guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser), tasks, lists)
+	mountAgents(app, d, perUser, tasks, lists)
+	// A path below /api that no route matches meets the same checks before
+	// its 404 or 405.
+	api.Use(d.Verifier.Authenticate(), perUser)
+	api.Use("/:user_id", middleware.RequirePathUser)
+
+	answerUnknownMethods(app, d.Log, d.Metrics)
+	app.Server().Handler = finishBody(app.Server().Handler)
+	return app
+}
+
+// apiRoutes registers the task and list handlers below /api/{user_id}: on
+// the app, and on the copy the MCP tools send their requests to
+// (mountAgents), so that both serve the same routes.
+func apiRoutes(user guarded, tasks *controllers.Tasks, lists *controllers.Lists) {
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
 	user.Delete("/tasks", tasks.ClearCompleted)
@@ -124,21 +140,12 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 	user.Post("/tasks/:id/move", tasks.Move)
-	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
 	user.Get("/lists", lists.Index)
 	user.Post("/lists", lists.Create)
 	user.Get("/lists/:id", lists.Get)
 	user.Patch("/lists/:id", lists.Patch)
 	user.Delete("/lists/:id", lists.Delete)
 	user.Post("/lists/:id/move", lists.Move)
-	// A path below /api that no route matches meets the same checks before
-	// its 404 or 405.
-	api.Use(d.Verifier.Authenticate(), perUser)
-	api.Use("/:user_id", middleware.RequirePathUser)
-
-	answerUnknownMethods(app, d.Log, d.Metrics)
-	app.Server().Handler = finishBody(app.Server().Handler)
-	return app
 }
 
 // maxLists is MAX_LISTS_PER_USER, or its default in a Config that tests
