@@ -405,3 +405,104 @@ func TestMCPAuth(t *testing.T) {
 		t.Errorf("%d %+v", res.StatusCode, doc)
 	}
 }
+
+// post sends one JSON-RPC message to /mcp with token and headers (name,
+// value pairs).
+func (e *env) postMCP(t *testing.T, token, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.baseURL+"/mcp", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return res, raw
+}
+
+// TestMCPLimits: /mcp has the REST API's limits and records: body size,
+// the per-user rate limit, CORS for a browser-based client, the request
+// id in the access log and the tool's log line, metrics per tool without
+// ids, and problems for what the transport refuses.
+func TestMCPLimits(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.listen()
+		tok := e.token("alice")
+		call := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"add_task","arguments":{"title":"from an agent"}}}`
+
+		res, body := e.postMCP(t, tok, call, "X-Request-ID", "agent-req-1", "Mcp-Protocol-Version", "2025-06-18")
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), `"structuredContent":{`) || res.Header.Get("X-Request-ID") != "agent-req-1" {
+			t.Fatalf("tools/call: %d %s", res.StatusCode, body)
+		}
+		logs := e.logs.String()
+		if !strings.Contains(logs, `"msg":"mcp tool","tool":"add_task","status":201,"is_error":false,"user_id":"alice","request_id":"agent-req-1"`) ||
+			!strings.Contains(logs, `"route":"/mcp","status":200`) {
+			t.Errorf("log lacks the tool's line or the access line:\n%s", logs)
+		}
+		metrics := e.scrape()
+		if !strings.Contains(metrics, `todo_api_mcp_tool_calls_total{status="201",tool="add_task"} 1`) ||
+			!strings.Contains(metrics, `todo_api_mcp_tool_call_duration_seconds_count{tool="add_task"} 1`) {
+			t.Errorf("no per-tool metric")
+		}
+		for _, line := range strings.Split(metrics, "\n") {
+			if strings.HasPrefix(line, "todo_api_mcp") && strings.Contains(line, "from an agent") {
+				t.Errorf("a metric label holds call data: %s", line)
+			}
+		}
+
+		big := `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add_task","arguments":{"title":"x","description":"` + strings.Repeat("a", 70*1024) + `"}}}`
+		if res, body := e.postMCP(t, tok, big); res.StatusCode != http.StatusRequestEntityTooLarge ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("a 70 KiB body: %d %s", res.StatusCode, body)
+		}
+		if res, body := e.postMCP(t, tok, call, "Content-Type", "text/plain"); res.StatusCode != http.StatusUnsupportedMediaType ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("text/plain: %d %s", res.StatusCode, body)
+		}
+		req, _ := http.NewRequest("GET", e.baseURL+"/mcp", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept", "text/event-stream")
+		if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusMethodNotAllowed || res.Header.Get("Allow") != "POST" {
+			t.Errorf("GET /mcp: %v %+v", err, res)
+		}
+
+		for _, tc := range []struct {
+			origin  string
+			allowed bool
+		}{{"http://localhost:3000", true}, {"https://evil.example", false}} {
+			req, _ := http.NewRequest("OPTIONS", e.baseURL+"/mcp", nil)
+			req.Header.Set("Origin", tc.origin)
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type,mcp-protocol-version,mcp-session-id")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			got := res.Header.Get("Access-Control-Allow-Origin") == tc.origin &&
+				strings.Contains(strings.ToLower(res.Header.Get("Access-Control-Allow-Headers")), "mcp-protocol-version")
+			if got != tc.allowed {
+				t.Errorf("preflight from %s: %d %v", tc.origin, res.StatusCode, res.Header)
+			}
+		}
+	})
+
+	// The per-user limit counts /mcp requests as it counts REST ones.
+	e := newEnv(t, config.SQLite, func(c *config.Config) { c.RateLimit = config.RateLimit{PerMinute: 60, Burst: 2} })
+	e.listen()
+	tok := e.token("alice")
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	var last *http.Response
+	for i := 0; i < 3; i++ {
+		last, _ = e.postMCP(t, tok, list)
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Errorf("third request within the burst of 2: %d", last.StatusCode)
+	}
+}
