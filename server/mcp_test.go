@@ -111,6 +111,17 @@ func TestMCPTools(t *testing.T) {
 		if got := e.call("GET", fmt.Sprintf("/api/alice/tasks/%d", id), e.token("alice"), nil).task(t); got.Title != "Buy milk" || got.Version != 1 {
 			t.Errorf("REST sees %+v", got)
 		}
+		// ... and what the change feed carries, as for a REST write.
+		var feed struct {
+			Changes []struct {
+				Op   string `json:"op"`
+				Task *task  `json:"task"`
+			} `json:"changes"`
+		}
+		e.call("GET", "/api/alice/tasks/changes", e.token("alice"), nil).decode(t, &feed)
+		if n := len(feed.Changes); n == 0 || feed.Changes[n-1].Task == nil || feed.Changes[n-1].Task.ID != id {
+			t.Errorf("the change feed after add_task: %+v", feed)
+		}
 		sub := use(t, alice, "add_task", map[string]any{"title": "oat", "parent_id": id})
 		if sub.data["parent_id"] != float64(id) || sub.data["list_id"] != float64(listID) {
 			t.Errorf("subtask: %+v", sub)
