@@ -59,8 +59,8 @@ const (
 	"due_before": {"type": "string", "format": "date-time"},
 	"due_after": {"type": "string", "format": "date-time"},
 	"overdue": {"type": "boolean", "description": "Pending tasks due before now."},
-	"list": {"type": "string", "description": "A list id (see list_lists) or inbox."},
-	"parent": {"type": "string", "description": "A task id, for its subtasks, or none for top-level tasks only."},
+	"list": {"type": ["string", "integer"], "description": "A list id (see list_lists) or inbox."},
+	"parent": {"type": ["string", "integer"], "description": "A task id, for its subtasks, or none for top-level tasks only."},
 	"sort": {"type": "string", "enum": ["created", "updated", "title", "due_date", "priority", "position"], "description": "Default created; position is the manual order."},
 	"order": {"type": "string", "enum": ["asc", "desc"]},
 	"limit": {"type": "integer", "minimum": 1, "maximum": 500, "description": "Default 100."},
@@ -134,7 +134,7 @@ var tools = []tool{
 		description: "Count the user's tasks: total, pending, completed, overdue and due today.",
 		properties: `
 	"tz": {"type": "string", "description": "An IANA time zone for \"today\", e.g. Europe/Berlin; default UTC."},
-	"list": {"type": "string", "description": "A list id or inbox, to count only that list."}`,
+	"list": {"type": ["string", "integer"], "description": "A list id or inbox, to count only that list."}`,
 		annotations: readOnly,
 		summary: func(_ int64, v map[string]any) string {
 			return fmt.Sprintf("%v tasks: %v pending, %v completed, %v overdue, %v due today.",

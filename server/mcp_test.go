@@ -135,7 +135,7 @@ func TestMCPTools(t *testing.T) {
 			isError bool
 			check   func(t *testing.T, c toolCall)
 		}{
-			{"alice lists her tasks", alice, "list_tasks", map[string]any{"list": fmt.Sprint(listID), "parent": "none"}, false, func(t *testing.T, c toolCall) {
+			{"alice lists her tasks", alice, "list_tasks", map[string]any{"list": listID, "parent": "none"}, false, func(t *testing.T, c toolCall) {
 				if tasks, _ := c.data["tasks"].([]any); len(tasks) != 1 || c.data["total"] != float64(1) {
 					t.Errorf("%+v", c.data)
 				}
