@@ -21,10 +21,15 @@ type CORSPolicy struct {
 // can change the lists for everyone.
 func CORS() CORSPolicy {
 	return CORSPolicy{
-		Methods:      []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-		AllowHeaders: []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "Last-Event-ID"},
+		Methods: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+		// Last-Event-ID: the client's stream reader resumes with it.
+		// Mcp-Protocol-Version and Mcp-Session-Id: a browser-based MCP client
+		// sends them to /mcp (docs/agents.md).
+		AllowHeaders: []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "Last-Event-ID", "Mcp-Protocol-Version", "Mcp-Session-Id"},
 		ExposeHeaders: []string{"ETag", "Location", "X-Total-Count", "Link", "X-Request-ID", "Retry-After",
-			"Idempotent-Replayed", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"},
+			"Idempotent-Replayed", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy",
+			// An MCP client reads the resource_metadata of a 401 (RFC 9728).
+			"WWW-Authenticate", "Mcp-Session-Id"},
 	}
 }
 

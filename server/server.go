@@ -131,7 +131,28 @@ func New(d Deps) *fiber.App {
 		Log:         d.Log,
 	})
 	api := app.Group("/api")
+	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
 	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
+	apiRoutes(user, tasks, lists)
+	// The stream outlives its handler: no request deadline or in-flight
+	// slot holds it (controllers/events.go). Not among apiRoutes: MCP
+	// answers one request at a time.
+	user.Get("/events", stream.Stream)
+	mountAgents(app, d, perUser, tasks, lists)
+	// A path below /api that no route matches meets the same checks before
+	// its 404 or 405.
+	api.Use(d.Verifier.Authenticate(), perUser)
+	api.Use("/:user_id", middleware.RequirePathUser)
+
+	answerUnknownMethods(app, d.Log, d.Metrics)
+	app.Server().Handler = finishBody(app.Server().Handler)
+	return app
+}
+
+// apiRoutes registers the task and list handlers below /api/{user_id}: on
+// the app, and on the copy the MCP tools send their requests to
+// (mountAgents), so that both serve the same routes.
+func apiRoutes(user guarded, tasks *controllers.Tasks, lists *controllers.Lists) {
 	user.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
 	user.Delete("/tasks", tasks.ClearCompleted)
@@ -145,24 +166,12 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 	user.Post("/tasks/:id/move", tasks.Move)
-	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
 	user.Get("/lists", lists.Index)
 	user.Post("/lists", lists.Create)
 	user.Get("/lists/:id", lists.Get)
 	user.Patch("/lists/:id", lists.Patch)
 	user.Delete("/lists/:id", lists.Delete)
 	user.Post("/lists/:id/move", lists.Move)
-	// The stream outlives its handler: no request deadline or in-flight
-	// slot holds it (controllers/events.go).
-	user.Get("/events", stream.Stream)
-	// A path below /api that no route matches meets the same checks before
-	// its 404 or 405.
-	api.Use(d.Verifier.Authenticate(), perUser)
-	api.Use("/:user_id", middleware.RequirePathUser)
-
-	answerUnknownMethods(app, d.Log, d.Metrics)
-	app.Server().Handler = finishBody(app.Server().Handler)
-	return app
 }
 
 // maxLists is MAX_LISTS_PER_USER, or its default in a Config that tests

@@ -140,6 +140,7 @@ func endToEnd(t *testing.T, node, bin, alg string) {
 		}
 	}
 	if alg == "EdDSA" {
+		agents(t, apiURL, authURL, alice, bob) // mcp_test.go
 		rotation(t, authURL, authDB, alice, func(tok string) int {
 			status, _ := call(t, "GET", apiURL+"/api/"+alice.id+"/tasks", tok, nil)
 			return status

@@ -23,6 +23,7 @@ var floors = map[string]int{
 	"":                  5, // main
 	"server":            4,
 	"controllers":       3,
+	"agents":            3,
 	"database":          2,
 	"middleware":        2,
 	"config":            1,
