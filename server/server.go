@@ -109,13 +109,20 @@ func New(d Deps) *fiber.App {
 	// the writes of lists and tasks alike.
 	store := database.NewStore(d.DB)
 	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
+	f := d.Config.InFlight
+	inFlight := middleware.NewInFlight(f.PerUser, f.CostlyPerUser, f.Wait, database.Costly, d.Metrics)
 	api := app.Group("/api")
-	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
-	user.Get("/tasks", tasks.List)
+	paths := api.Group("/:user_id")
+	// The in-flight cap after the rate limit and before the body is read:
+	// a refused request reads nothing. A route registered on neither
+	// (a long-lived stream) holds no slot.
+	user := guard(paths, d.Verifier.Authenticate(), perUser, inFlight.Cheap, readBody, middleware.RequirePathUser)
+	costly := guard(paths, d.Verifier.Authenticate(), perUser, inFlight.Costly, readBody, middleware.RequirePathUser)
+	costly.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
-	user.Delete("/tasks", tasks.ClearCompleted)
+	costly.Delete("/tasks", tasks.ClearCompleted)
 	// Before /tasks/:id, which would otherwise take "stats" for an id.
-	user.Get("/tasks/stats", tasks.Stats)
+	costly.Get("/tasks/stats", tasks.Stats)
 	user.Get("/tasks/changes", tasks.Changes)
 	user.Get("/tasks/:id", tasks.Get)
 	user.Put("/tasks/:id", tasks.Replace)
@@ -125,7 +132,7 @@ func New(d Deps) *fiber.App {
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 	user.Post("/tasks/:id/move", tasks.Move)
 	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
-	user.Get("/lists", lists.Index)
+	costly.Get("/lists", lists.Index)
 	user.Post("/lists", lists.Create)
 	user.Get("/lists/:id", lists.Get)
 	user.Patch("/lists/:id", lists.Patch)
