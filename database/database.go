@@ -74,9 +74,9 @@ func Open(cfg config.Database, clock models.Clock, log *slog.Logger) (*gorm.DB, 
 	defer cancel()
 	start := time.Now()
 	if cfg.MigrationDSN != "" {
-		err = migrateVia(ctx, cfg, clock)
+		err = migrateVia(ctx, cfg, clock, log)
 	} else {
-		err = migrate(ctx, db, cfg.Quotas)
+		err = migrate(ctx, db, cfg.Quotas, log)
 	}
 	if err != nil {
 		_ = sqlDB.Close()
