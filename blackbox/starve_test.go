@@ -77,7 +77,8 @@ func TestOneUserCannotStarveOthers(t *testing.T) {
 				dsn = testpg.NewDatabase(t)
 				driver, source = "pgx", directURL(t, dsn, testpg.AdminURL(t))
 			}
-			svc := start(t, "APP_ENV=production", "LOG_LEVEL=warn", "DATABASE_URL="+dsn)
+			// The attack needs more tasks than the default quota allows.
+			svc := start(t, "APP_ENV=production", "LOG_LEVEL=warn", "DATABASE_URL="+dsn, "MAX_TASKS_PER_USER="+strconv.Itoa(n+1))
 			victim, attacker := token(t, "bob"), token(t, "mallory")
 			r := svc.do("POST", "/api/bob/tasks", victim, titleBody("bob's one task"))
 			if r.err != nil || r.status != http.StatusCreated {
