@@ -41,6 +41,7 @@ type Config struct {
 	Log       Log
 	HTTP      HTTP
 	RateLimit RateLimit
+	InFlight  InFlight
 	// MetricsAddr serves /metrics on its own listener (say :9091) instead of
 	// on PORT, so that it need not be public; empty keeps it on PORT.
 	MetricsAddr string

@@ -77,6 +77,22 @@ type RateLimit struct {
 	Burst int
 }
 
+// InFlight caps the requests one user has in progress at once
+// (middleware.InFlight): the rate limit counts requests, this their
+// duration, so slow requests cannot take the whole database.
+type InFlight struct {
+	// PerUser is how many of a user's requests run at once; 0 turns the
+	// cap off.
+	PerUser int
+	// CostlyPerUser is how many of those may be costly: a list, a search,
+	// the counts or clearing the completed tasks, whose work grows with the
+	// user's number of tasks.
+	CostlyPerUser int
+	// Wait is how long a request over the cap waits for a slot before it
+	// is refused with 429.
+	Wait time.Duration
+}
+
 // loadOps reads the operational settings: logging, metrics, HTTP limits,
 // rate limit, and the database's pool and time-outs.
 func loadOps(get func(string, string) string, cfg *Config) []error {
@@ -144,6 +160,14 @@ func loadOps(get func(string, string) string, cfg *Config) []error {
 	}
 	if cfg.Events.Max < 1 {
 		fail(errors.New("EVENTS_MAX must be at least 1"))
+	}
+
+	f := &cfg.InFlight
+	f.PerUser = count(get, "USER_MAX_IN_FLIGHT", 4, fail)
+	f.CostlyPerUser = count(get, "USER_MAX_COSTLY_IN_FLIGHT", 2, fail)
+	f.Wait = duration(get, "USER_IN_FLIGHT_WAIT", 250*time.Millisecond, fail)
+	if f.PerUser > 0 && (f.CostlyPerUser < 1 || f.CostlyPerUser > f.PerUser) {
+		fail(fmt.Errorf("USER_MAX_COSTLY_IN_FLIGHT must be between 1 and USER_MAX_IN_FLIGHT (%d)", f.PerUser))
 	}
 
 	d := &cfg.Database

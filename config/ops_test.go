@@ -20,7 +20,8 @@ func TestLoadOps(t *testing.T) {
 				c.RateLimit != (RateLimit{PerMinute: 1200, Burst: 1200}) ||
 				c.Database.Timeout != 5*time.Second || c.Database.MaxConns != 20 || c.Database.QueryExecMode != "cache_describe" || c.Database.MigrationDSN != "" ||
 				c.Database.Quotas != (Quotas{Tasks: 20000, IdempotencyKeys: 10000}) || c.MaxListsPerUser != 300 ||
-				c.Database.ChangesRetention != 720*time.Hour {
+				c.Database.ChangesRetention != 720*time.Hour ||
+				c.InFlight != (InFlight{PerUser: 4, CostlyPerUser: 2, Wait: 250 * time.Millisecond}) {
 				return "unexpected defaults"
 			}
 			return ""
@@ -33,7 +34,8 @@ func TestLoadOps(t *testing.T) {
 			"DATABASE_URL": "postgres://u@pooler/db", "DATABASE_MIGRATION_URL": "postgres://u@direct/db",
 			"DB_TIMEOUT": "1500ms", "DB_MAX_CONNS": "5", "DB_QUERY_EXEC_MODE": "simple_protocol",
 			"MAX_TASKS_PER_USER": "500", "MAX_IDEMPOTENCY_KEYS_PER_USER": "0", "MAX_LISTS_PER_USER": "50",
-			"CHANGES_RETENTION": "168h",
+			"CHANGES_RETENTION":  "168h",
+			"USER_MAX_IN_FLIGHT": "8", "USER_MAX_COSTLY_IN_FLIGHT": "3", "USER_IN_FLIGHT_WAIT": "1s",
 		}, "", func(c Config) string {
 			if c.Log.Format != LogText || c.Log.Level != slog.LevelDebug || c.MetricsAddr != ":9091" || c.PprofAddr != "127.0.0.1:6060" ||
 				c.HTTP != (HTTP{ReadTimeout: 2 * time.Second, WriteTimeout: 3 * time.Second, IdleTimeout: time.Minute, ShutdownTimeout: 25 * time.Second,
@@ -41,7 +43,8 @@ func TestLoadOps(t *testing.T) {
 				c.RateLimit != (RateLimit{PerMinute: 600, Burst: 50}) ||
 				c.Database.Timeout != 1500*time.Millisecond || c.Database.MaxConns != 5 || c.Database.QueryExecMode != "simple_protocol" ||
 				c.Database.MigrationDSN != "postgres://u@direct/db" || c.Database.Quotas != (Quotas{Tasks: 500}) || c.MaxListsPerUser != 50 ||
-				c.Database.ChangesRetention != 7*24*time.Hour {
+				c.Database.ChangesRetention != 7*24*time.Hour ||
+				c.InFlight != (InFlight{PerUser: 8, CostlyPerUser: 3, Wait: time.Second}) {
 				return "settings not taken"
 			}
 			return ""
@@ -83,6 +86,16 @@ func TestLoadOps(t *testing.T) {
 		{"zero lists", map[string]string{"MAX_LISTS_PER_USER": "0"}, "MAX_LISTS_PER_USER", nil},
 		{"retention under an hour", map[string]string{"CHANGES_RETENTION": "59m"}, "CHANGES_RETENTION", nil},
 		{"retention not a duration", map[string]string{"CHANGES_RETENTION": "30d"}, "CHANGES_RETENTION", nil},
+		{"in-flight cap off", map[string]string{"USER_MAX_IN_FLIGHT": "0", "USER_MAX_COSTLY_IN_FLIGHT": "0"}, "", func(c Config) string {
+			if c.InFlight.PerUser != 0 {
+				return "not off"
+			}
+			return ""
+		}},
+		{"costly over the cap", map[string]string{"USER_MAX_IN_FLIGHT": "2", "USER_MAX_COSTLY_IN_FLIGHT": "3"}, "USER_MAX_COSTLY_IN_FLIGHT", nil},
+		{"no costly slot", map[string]string{"USER_MAX_COSTLY_IN_FLIGHT": "0"}, "USER_MAX_COSTLY_IN_FLIGHT", nil},
+		{"negative in-flight cap", map[string]string{"USER_MAX_IN_FLIGHT": "-1"}, "USER_MAX_IN_FLIGHT", nil},
+		{"bad in-flight wait", map[string]string{"USER_IN_FLIGHT_WAIT": "briefly"}, "USER_IN_FLIGHT_WAIT", nil},
 		{"bad exec mode", map[string]string{"DB_QUERY_EXEC_MODE": "prepared"}, "DB_QUERY_EXEC_MODE", nil},
 		{"migration URL with SQLite", map[string]string{"DATABASE_MIGRATION_URL": "postgres://u@direct/db"}, "DATABASE_MIGRATION_URL", nil},
 		{"migration URL not postgres", map[string]string{"DATABASE_URL": "postgres://u@h/db", "DATABASE_MIGRATION_URL": "mysql://x"}, "DATABASE_MIGRATION_URL", nil},

@@ -4,6 +4,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -73,13 +74,19 @@ func Open(cfg config.Database, clock models.Clock, log *slog.Logger) (*gorm.DB, 
 	defer cancel()
 	start := time.Now()
 	if cfg.MigrationDSN != "" {
-		err = migrateVia(ctx, cfg, clock)
+		err = migrateVia(ctx, cfg, clock, log)
 	} else {
-		err = migrate(ctx, db, cfg.Quotas)
+		err = migrate(ctx, db, cfg.Quotas, log)
 	}
 	if err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("migrating the %s database: %w", cfg.Driver, err)
+	}
+	if cfg.Driver == config.SQLite {
+		if err := useReaders(db, cfg.DSN); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("opening the SQLite readers: %w", err)
+		}
 	}
 	if cfg.Driver == config.Postgres {
 		if err := rowLevelSecurity(ctx, db, cfg.RowLevelSecurity); err != nil {
@@ -125,7 +132,7 @@ func Close(db *gorm.DB) error {
 	if err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	return errors.Join(closeReaders(db), sqlDB.Close())
 }
 
 // Ping checks that the database answers, for /readyz.

@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -27,7 +28,7 @@ const migrationLockKey int64 = 0x746f646f2d617069
 // keeps one server connection), and it is released even if the instance dies
 // mid-migration. DDL is transactional in PostgreSQL, so a failed migration
 // leaves nothing half done either.
-func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
+func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas, log *slog.Logger) error {
 	if dialectOf(db) != postgresDialect {
 		if err := db.WithContext(ctx).AutoMigrate(&models.List{}, &models.Task{}, &models.IdempotencyKey{}, &models.Tombstone{}); err != nil {
 			return err
@@ -59,6 +60,9 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 				return err
 			}
 		}
+		if err := installSearchIndex(tx, log); err != nil {
+			return err
+		}
 		if err := installQuotas(tx, postgresDialect, quotas); err != nil {
 			return err
 		}
@@ -71,7 +75,7 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 
 // migrateVia migrates through a connection of its own to cfg.MigrationDSN:
 // Neon's direct (non-pooled) host, where DDL and long transactions belong.
-func migrateVia(ctx context.Context, cfg config.Database, clock models.Clock) error {
+func migrateVia(ctx context.Context, cfg config.Database, clock models.Clock, log *slog.Logger) error {
 	sqlDB, err := openPostgres(cfg.MigrationDSN, cfg.QueryExecMode, false)
 	if err != nil {
 		return fmt.Errorf("DATABASE_MIGRATION_URL: %w", err)
@@ -85,5 +89,5 @@ func migrateVia(ctx context.Context, cfg config.Database, clock models.Clock) er
 	if err != nil {
 		return err
 	}
-	return migrate(ctx, db, cfg.Quotas)
+	return migrate(ctx, db, cfg.Quotas, log)
 }

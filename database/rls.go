@@ -183,8 +183,8 @@ func (c *rlsConn) QueryContext(ctx context.Context, query string, args []driver.
 
 // prefix is what must go out before a statement, in its round trip: a
 // pending BEGIN with its user's lock (and with row-level security the
-// transaction's set_config),
-// or outside a transaction the statement's own set_config. Inside a
+// transaction's set_config), or outside a transaction the statement's own
+// set_config and, for a costly read, its statement_timeout (costly.go). Inside a
 // transaction a statement for another scope than the one set (never done by
 // Store, which binds a transaction to one user) sets it first on its own;
 // set_config inside a transaction lasts until its end.
@@ -204,8 +204,12 @@ func (c *rlsConn) prefix(ctx context.Context) []queued {
 		}
 		return pre
 	}
+	var pre []queued
+	if ms, ok := statementTimeout(ctx); ok && !c.inTx && isCostly(ctx) {
+		pre = append(pre, queued{sql: setTimeoutSQL, args: []any{ms}})
+	}
 	if !scoped || (c.inTx && c.txScope == sc) {
-		return nil
+		return pre
 	}
 	query, args := sc.setting()
 	if c.inTx {
@@ -214,7 +218,7 @@ func (c *rlsConn) prefix(ctx context.Context) []queued {
 		}
 		return nil // an error aborted the transaction: the statement fails
 	}
-	return []queued{{sql: query, args: args}}
+	return append(pre, queued{sql: query, args: args})
 }
 
 func batchOf(pre []queued, query string, args []driver.NamedValue) *pgx.Batch {

@@ -33,7 +33,7 @@ type agentsMount struct {
 
 // mountAgents serves /mcp behind the token check and per-user limit of
 // /api, and the RFC 9728 document that names where its tokens come from.
-func mountAgents(app *fiber.App, d Deps, perUser fiber.Handler, tasks *controllers.Tasks, lists *controllers.Lists) {
+func mountAgents(app *fiber.App, d Deps, perUser fiber.Handler, inFlight *middleware.InFlight, tasks *controllers.Tasks, lists *controllers.Lists) {
 	inner := fiber.New(fiber.Config{
 		ErrorHandler:          app.Config().ErrorHandler,
 		JSONEncoder:           controllers.EncodeJSON,
@@ -50,7 +50,10 @@ func mountAgents(app *fiber.App, d Deps, perUser fiber.Handler, tasks *controlle
 		return c.Next()
 	})
 	inner.Use(middleware.RequestID) // the /mcp request's id, sent along: 5xx causes are logged with it
-	apiRoutes(guard(inner.Group("/api/:user_id"), d.Verifier.Authenticate(), middleware.RequirePathUser), tasks, lists)
+	// A tool call takes an in-flight slot as the REST request would.
+	paths := inner.Group("/api/:user_id")
+	apiRoutes(guard(paths, d.Verifier.Authenticate(), inFlight.Cheap, middleware.RequirePathUser),
+		guard(paths, d.Verifier.Authenticate(), inFlight.Costly, middleware.RequirePathUser), tasks, lists)
 
 	var m *agents.Metrics
 	if d.Metrics != nil {

@@ -130,15 +130,21 @@ func New(d Deps) *fiber.App {
 		ReadTimeout: orDefault(d.Config.Database.Timeout, 5*time.Second),
 		Log:         d.Log,
 	})
+	f := d.Config.InFlight
+	inFlight := middleware.NewInFlight(f.PerUser, f.CostlyPerUser, f.Wait, database.Costly, d.Metrics)
 	api := app.Group("/api")
 	lists := controllers.NewLists(store, d.Clock, maxLists(d.Config))
-	user := guard(api.Group("/:user_id"), d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser)
-	apiRoutes(user, tasks, lists)
+	paths := api.Group("/:user_id")
+	// The in-flight cap after the rate limit and before the body is read:
+	// a refused request reads nothing.
+	user := guard(paths, d.Verifier.Authenticate(), perUser, inFlight.Cheap, readBody, middleware.RequirePathUser)
+	costly := guard(paths, d.Verifier.Authenticate(), perUser, inFlight.Costly, readBody, middleware.RequirePathUser)
+	apiRoutes(user, costly, tasks, lists)
 	// The stream outlives its handler: no request deadline or in-flight
 	// slot holds it (controllers/events.go). Not among apiRoutes: MCP
 	// answers one request at a time.
-	user.Get("/events", stream.Stream)
-	mountAgents(app, d, perUser, tasks, lists)
+	guard(paths, d.Verifier.Authenticate(), perUser, readBody, middleware.RequirePathUser).Get("/events", stream.Stream)
+	mountAgents(app, d, perUser, inFlight, tasks, lists)
 	// A path below /api that no route matches meets the same checks before
 	// its 404 or 405.
 	api.Use(d.Verifier.Authenticate(), perUser)
@@ -151,13 +157,15 @@ func New(d Deps) *fiber.App {
 
 // apiRoutes registers the task and list handlers below /api/{user_id}: on
 // the app, and on the copy the MCP tools send their requests to
-// (mountAgents), so that both serve the same routes.
-func apiRoutes(user guarded, tasks *controllers.Tasks, lists *controllers.Lists) {
-	user.Get("/tasks", tasks.List)
+// (mountAgents), so that both serve the same routes. costly is the chain
+// of the reads that may scan all of a user's tasks (the in-flight cap's
+// smaller share).
+func apiRoutes(user, costly guarded, tasks *controllers.Tasks, lists *controllers.Lists) {
+	costly.Get("/tasks", tasks.List)
 	user.Post("/tasks", tasks.Create)
-	user.Delete("/tasks", tasks.ClearCompleted)
+	costly.Delete("/tasks", tasks.ClearCompleted)
 	// Before /tasks/:id, which would otherwise take "stats" for an id.
-	user.Get("/tasks/stats", tasks.Stats)
+	costly.Get("/tasks/stats", tasks.Stats)
 	user.Get("/tasks/changes", tasks.Changes)
 	user.Get("/tasks/:id", tasks.Get)
 	user.Put("/tasks/:id", tasks.Replace)
@@ -166,7 +174,7 @@ func apiRoutes(user guarded, tasks *controllers.Tasks, lists *controllers.Lists)
 	user.Patch("/tasks/:id/toggle", tasks.Toggle)
 	user.Patch("/tasks/:id/complete", tasks.Toggle)
 	user.Post("/tasks/:id/move", tasks.Move)
-	user.Get("/lists", lists.Index)
+	costly.Get("/lists", lists.Index)
 	user.Post("/lists", lists.Create)
 	user.Get("/lists/:id", lists.Get)
 	user.Patch("/lists/:id", lists.Patch)

@@ -1324,16 +1324,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["ValidationProblem"];
             };
         };
-        /** @description Over the per-user rate limit. Wait `Retry-After` seconds. */
+        /** @description Over the per-user rate limit, or too many of the user's requests in progress at once (at most `USER_MAX_IN_FLIGHT`, of them `USER_MAX_COSTLY_IN_FLIGHT` lists, searches, counts or clearings). Wait `Retry-After` seconds. */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["Retry-After"];
-                /** @description Requests allowed per window. */
-                "RateLimit-Limit": number;
-                /** @description Requests left in the current window. */
-                "RateLimit-Remaining": number;
-                /** @description Seconds until the window resets. */
-                "RateLimit-Reset": number;
+                /** @description Requests allowed per window; absent when the rate limit is off. */
+                "RateLimit-Limit"?: number;
+                /** @description Requests left in the current window; absent when the rate limit is off. */
+                "RateLimit-Remaining"?: number;
+                /** @description Seconds until the window resets; absent when the rate limit is off. */
+                "RateLimit-Reset"?: number;
                 "X-Request-ID": components["headers"]["X-Request-ID"];
                 [name: string]: unknown;
             };
