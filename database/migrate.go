@@ -62,6 +62,9 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas) error {
 		if err := installQuotas(tx, postgresDialect, quotas); err != nil {
 			return err
 		}
+		if err := installReminders(tx); err != nil {
+			return err
+		}
 		return installFeed(tx, postgresDialect)
 	})
 }
