@@ -122,8 +122,13 @@ func TestRemindersFireOnce(t *testing.T) {
 		if tk := same.task(t); same.status != 200 || tk.Version != 2 || tk.RemindedAt == nil {
 			t.Fatalf("same remind_at: %d %s", same.status, same.body)
 		}
+		// With another change, the same remind_at still keeps it fired.
+		edit := e.call("PUT", path, e.token(f.UserID), map[string]any{"title": "soon!", "remind_at": f.Task.RemindAt.Format(time.RFC3339Nano)})
+		if tk := edit.task(t); edit.status != 200 || tk.Version != 3 || tk.RemindedAt == nil {
+			t.Fatalf("PUT with the same remind_at: %d %s", edit.status, edit.body)
+		}
 		rearm := e.call("PATCH", path, e.token(f.UserID), map[string]any{"remind_at": at(e, 10*time.Second)})
-		if tk := rearm.task(t); rearm.status != 200 || tk.RemindedAt != nil || tk.Version != 3 {
+		if tk := rearm.task(t); rearm.status != 200 || tk.RemindedAt != nil || tk.Version != 4 {
 			t.Fatalf("re-arm: %d %s", rearm.status, rearm.body)
 		}
 		e.clock.advance(11 * time.Second)
