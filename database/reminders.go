@@ -75,14 +75,17 @@ type armed struct {
 func (r *Reminders) Run(ctx context.Context) {
 	for {
 		wait := ReminderTick
-		if _, err := r.Fire(ctx); err != nil {
+		now := r.clock.Now()
+		if _, err := r.fire(ctx, now); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			r.log.Warn("firing reminders", "error", err.Error())
-		} else if next, ok, err := r.next(ctx); err == nil && ok {
-			// A reminder due already is one another instance is
-			// firing right now; look again shortly, not in a busy loop.
+		} else if next, ok, err := r.next(ctx, now); err == nil && ok {
+			// The nearest one after the look's own time: one that came
+			// due while the look ran is next, at once. A reminder due
+			// already is also one that another instance is firing right
+			// now; look again shortly then, not in a busy loop.
 			wait = min(wait, max(next.Sub(r.clock.Now()), 20*time.Millisecond))
 		}
 		t := time.NewTimer(wait)
@@ -99,7 +102,10 @@ func (r *Reminders) Run(ctx context.Context) {
 // for each after its commit, and returns them. Reminders that another
 // instance is firing at the same moment are left to it.
 func (r *Reminders) Fire(ctx context.Context) ([]FiredReminder, error) {
-	now := r.clock.Now()
+	return r.fire(ctx, r.clock.Now())
+}
+
+func (r *Reminders) fire(ctx context.Context, now time.Time) ([]FiredReminder, error) {
 	var all []FiredReminder
 	for {
 		due, err := r.armed(ctx, time.Time{}, now, reminderBatch)
@@ -131,10 +137,10 @@ func (r *Reminders) Fire(ctx context.Context) ([]FiredReminder, error) {
 	}
 }
 
-// next is the nearest remind_at after the clock's time of an armed
-// reminder; false when none is armed.
-func (r *Reminders) next(ctx context.Context) (time.Time, bool, error) {
-	a, err := r.armed(ctx, r.clock.Now(), models.MaxTime, 1)
+// next is the nearest remind_at after after of an armed reminder; false
+// when none is armed.
+func (r *Reminders) next(ctx context.Context, after time.Time) (time.Time, bool, error) {
+	a, err := r.armed(ctx, after, models.MaxTime, 1)
 	if err != nil || len(a) == 0 {
 		return time.Time{}, false, err
 	}
