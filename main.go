@@ -157,6 +157,18 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	// Tombstones older than CHANGES_RETENTION go; every instance may purge.
 	go database.ChangesJanitor(janitorCtx, db, clock, cfg.Database.ChangesRetention, time.Hour, log)
 
+	// Every instance fires reminders; none leads (database/reminders.go).
+	// Until the event stream takes them, a fired reminder is a metric and
+	// a log line. The loop ends before the pool closes.
+	remindCtx, stopReminders := context.WithCancel(context.Background())
+	remindersDone := make(chan struct{})
+	defer func() { stopReminders(); <-remindersDone }()
+	reminders := database.NewReminders(database.NewStore(db), clock, func(user string, t models.Task, late bool) {
+		reg.ReminderFired(late)
+		log.Info("reminder fired", "task_id", t.ID, "late", late)
+	}, log)
+	go func() { defer close(remindersDone); reminders.Run(remindCtx) }()
+
 	addr := net.JoinHostPort("", strconv.Itoa(cfg.Port))
 	ln, err := server.Listen(addr, cfg.HTTP.MaxConnsPerIP)
 	if err != nil {
@@ -208,6 +220,8 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	if pprofSrv != nil {
 		_ = pprofSrv.Close()
 	}
+	stopReminders()
+	<-remindersDone
 	if err := database.Close(db); err != nil {
 		log.Warn("closing the database pool", "error", err.Error())
 	}

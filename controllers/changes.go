@@ -24,6 +24,7 @@ func (ch taskChanges) applyTo(t *models.Task) {
 		t.Tags = *ch.Tags
 	}
 	t.DueDate = ch.DueDate
+	t.RemindAt = ch.RemindAt
 	if ch.Recurrence != nil {
 		r := models.Recurrence(*ch.Recurrence)
 		t.Recurrence = &r
@@ -59,6 +60,11 @@ func (ch taskChanges) columns(now time.Time) map[string]any {
 		cols["due_date"] = *ch.DueDate
 	case ch.ClearDueDate:
 		cols["due_date"] = nil
+	}
+	if ch.RemindAt != nil || ch.ClearRemindAt {
+		for k, v := range models.ReminderColumns(ch.RemindAt) {
+			cols[k] = v
+		}
 	}
 	switch {
 	case ch.Recurrence != nil:

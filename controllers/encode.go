@@ -87,6 +87,10 @@ func (t *taskResponse) appendJSON(b []byte) ([]byte, bool) {
 	b = appendIntPtr(b, t.ParentID)
 	b = append(b, `,"position":`...)
 	b = appendString(b, t.Position)
+	b = append(b, `,"remind_at":`...)
+	b = appendTimePtr(b, t.RemindAt, &ok)
+	b = append(b, `,"reminded_at":`...)
+	b = appendTimePtr(b, t.RemindedAt, &ok)
 	return append(b, '}'), ok
 }
 

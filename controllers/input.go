@@ -27,6 +27,7 @@ type taskInput struct {
 	Recurrence  jsonbody.Field[string]   `json:"recurrence"`
 	ListID      jsonbody.Field[int64]    `json:"list_id"`
 	ParentID    jsonbody.Field[int64]    `json:"parent_id"`
+	RemindAt    jsonbody.Field[string]   `json:"remind_at"`
 
 	ID          jsonbody.Ignored `json:"id"`
 	UserID      jsonbody.Ignored `json:"user_id"`
@@ -36,6 +37,7 @@ type taskInput struct {
 	Version     jsonbody.Ignored `json:"version"`
 	NextTaskID  jsonbody.Ignored `json:"next_task_id"`
 	Position    jsonbody.Ignored `json:"position"`
+	RemindedAt  jsonbody.Ignored `json:"reminded_at"`
 }
 
 // taskChanges is a validated, normalised taskInput: a nil pointer is a field
@@ -51,6 +53,8 @@ type taskChanges struct {
 	ClearDueDate     bool    `json:"-"`
 	Recurrence       *string `json:"recurrence" validate:"omitnil,oneof=daily weekly monthly"`
 	ClearRecurrence  bool    `json:"-"`
+	RemindAt         *time.Time
+	ClearRemindAt    bool `json:"-"`
 	// Place is where the task is filed; checked against the database in
 	// the write's transaction (place.go).
 	Place taskPlace `json:"place"`
@@ -114,23 +118,9 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode, unknown []str
 		ch.Tags = &tags
 	}
 
-	badDue := false
-	if in.DueDate.Set && !in.DueDate.Null {
-		d, err := time.Parse(time.RFC3339Nano, in.DueDate.Value)
-		switch {
-		case err != nil:
-			badDue = true
-			errs = append(errs, problem.FieldError{Field: "due_date", Message: "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z"})
-		case !models.Storable(d):
-			badDue = true
-			errs = append(errs, problem.FieldError{Field: "due_date", Message: timeRangeMessage})
-		default:
-			d = d.UTC().Truncate(time.Microsecond)
-			ch.DueDate = &d
-		}
-	} else {
-		ch.ClearDueDate = in.DueDate.Null || mode == modeReplace
-	}
+	var badDue bool
+	ch.DueDate, ch.ClearDueDate, badDue = timeField("due_date", in.DueDate, mode, &errs)
+	ch.RemindAt, ch.ClearRemindAt, _ = timeField("remind_at", in.RemindAt, mode, &errs)
 
 	if in.Recurrence.Set && !in.Recurrence.Null {
 		ch.Recurrence = &in.Recurrence.Value
@@ -168,6 +158,26 @@ func (in taskInput) changes(v *validator.Validate, mode inputMode, unknown []str
 		return ch, problem.Validation(errs...)
 	}
 	return ch, nil
+}
+
+// timeField reads a nullable date-time member: its value, whether it is
+// to be cleared (null, or absent from a POST or PUT), and whether it was
+// refused, with the reason appended to errs.
+func timeField(name string, f jsonbody.Field[string], mode inputMode, errs *[]problem.FieldError) (*time.Time, bool, bool) {
+	if !f.Set || f.Null {
+		return nil, f.Null || mode == modeReplace, false
+	}
+	d, err := time.Parse(time.RFC3339Nano, f.Value)
+	switch {
+	case err != nil:
+		*errs = append(*errs, problem.FieldError{Field: name, Message: "must be an RFC 3339 date-time, e.g. 2026-12-01T17:00:00Z"})
+		return nil, false, true
+	case !models.Storable(d):
+		*errs = append(*errs, problem.FieldError{Field: name, Message: timeRangeMessage})
+		return nil, false, true
+	}
+	d = d.UTC().Truncate(time.Microsecond)
+	return &d, false, false
 }
 
 func normaliseTags(in []string) []string {

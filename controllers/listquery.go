@@ -116,6 +116,11 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 				bad(name, "must be true (leave it out for all tasks)")
 			}
 			q.filter.Overdue = true
+		case "reminder":
+			if value != "pending" {
+				bad(name, "must be pending (leave it out for all tasks)")
+			}
+			q.filter.ReminderPending = true
 		case "list":
 			q.filter.InList = true
 			if value != "inbox" {

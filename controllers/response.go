@@ -32,6 +32,10 @@ type taskResponse struct {
 	ListID   *int64 `json:"list_id"`
 	ParentID *int64 `json:"parent_id"`
 	Position string `json:"position"`
+	// RemindAt is when the owner is reminded, null for no reminder;
+	// RemindedAt when that reminder fired, null until then.
+	RemindAt   *time.Time `json:"remind_at"`
+	RemindedAt *time.Time `json:"reminded_at"`
 }
 
 // newTaskResponse is the one mapping from a stored task to its JSON shape.
@@ -58,6 +62,8 @@ func newTaskResponse(t *models.Task) taskResponse {
 		ListID:      t.ListID,
 		ParentID:    t.ParentID,
 		Position:    string(t.Position),
+		RemindAt:    utc(t.RemindAt),
+		RemindedAt:  utc(t.RemindedAt),
 	}
 }
 

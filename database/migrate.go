@@ -66,6 +66,9 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas, log *slog.L
 		if err := installQuotas(tx, postgresDialect, quotas); err != nil {
 			return err
 		}
+		if err := installReminders(tx); err != nil {
+			return err
+		}
 		if err := installFeed(tx, postgresDialect); err != nil {
 			return err
 		}

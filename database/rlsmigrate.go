@@ -104,6 +104,9 @@ func tableRowLevelSecurity(tx *gorm.DB, table string, on bool) error {
 	if p, ok := rlsPurgePolicies[table]; ok && !slices.Contains(policies, "todo_purge") {
 		steps = append(steps, p)
 	}
+	if table == "tasks" && !slices.Contains(policies, "todo_reminder_scan") {
+		steps = append(steps, reminderScanPolicy)
+	}
 	for _, s := range steps {
 		if err := tx.Exec(s).Error; err != nil {
 			return fmt.Errorf("%w (setting up row-level security needs the table owner: start once with the owner's DATABASE_URL)", err)

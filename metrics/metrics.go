@@ -43,6 +43,7 @@ type Registry struct {
 	inFlight    prometheus.Gauge
 	rateLimited *prometheus.CounterVec
 	jwksRefresh *prometheus.CounterVec
+	reminders   *prometheus.CounterVec
 }
 
 // New builds a registry holding the Go runtime and process collectors, the
@@ -71,6 +72,10 @@ func New(build Build) *Registry {
 			Namespace: namespace, Name: "jwks_refresh_total",
 			Help: "Fetches of the JSON Web Key Set, by result (ok or error).",
 		}, []string{"result"}),
+		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "reminders_fired_total",
+			Help: "Reminders this instance fired, by whether they were late (true or false).",
+		}, []string{"late"}),
 	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -81,7 +86,7 @@ func New(build Build) *Registry {
 	r.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		info, r.requests, r.duration, r.inFlight, r.rateLimited, r.jwksRefresh,
+		info, r.requests, r.duration, r.inFlight, r.rateLimited, r.jwksRefresh, r.reminders,
 	)
 	return r
 }
@@ -148,4 +153,11 @@ func (r *Registry) JWKSRefreshed(err error) {
 		result = "error"
 	}
 	r.jwksRefresh.WithLabelValues(result).Inc()
+}
+
+// ReminderFired counts one reminder this instance fired.
+func (r *Registry) ReminderFired(late bool) {
+	if r != nil {
+		r.reminders.WithLabelValues(strconv.FormatBool(late)).Inc()
+	}
 }

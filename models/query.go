@@ -86,6 +86,8 @@ type TaskFilter struct {
 	// UnderParent keeps the subtasks of ParentID (nil: top-level tasks).
 	UnderParent bool
 	ParentID    *int64
+	// ReminderPending keeps tasks whose reminder is armed (ArmedReminder).
+	ReminderPending bool
 }
 
 // Scope adds the filter's conditions to a task statement.
@@ -123,6 +125,9 @@ func (f TaskFilter) Scope(db *gorm.DB) *gorm.DB {
 	}
 	if f.DueAfter != nil {
 		db = db.Where("tasks.due_date >= ?", *f.DueAfter)
+	}
+	if f.ReminderPending {
+		db = ReminderPending(db)
 	}
 	if f.Overdue {
 		if f.Status != StatusPending {
@@ -226,6 +231,8 @@ type Stats struct {
 	Completed int64 `json:"completed"`
 	Overdue   int64 `json:"overdue"`
 	DueToday  int64 `json:"due_today"`
+	// RemindersPending counts armed reminders (ArmedReminder).
+	RemindersPending int64 `json:"reminders_pending"`
 }
 
 // CountStats counts the tasks db selects in one statement: overdue is
@@ -237,13 +244,14 @@ func CountStats(db *gorm.DB, now, dayStart, dayEnd time.Time) (Stats, error) {
 		COALESCE(SUM(CASE WHEN tasks.completed THEN 0 ELSE 1 END), 0) AS pending,
 		COALESCE(SUM(CASE WHEN tasks.completed THEN 1 ELSE 0 END), 0) AS completed,
 		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS overdue,
-		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date >= ? AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS due_today`,
+		COALESCE(SUM(CASE WHEN NOT tasks.completed AND tasks.due_date >= ? AND tasks.due_date < ? THEN 1 ELSE 0 END), 0) AS due_today,
+		COALESCE(SUM(CASE WHEN `+ArmedReminder+` THEN 1 ELSE 0 END), 0) AS reminders_pending`,
 		now, dayStart, dayEnd).Scan(&s).Error
 	return s, err
 }
 
 // contentColumns are the task columns a client edits, in a fixed order.
-var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence", "list_id", "parent_id"}
+var contentColumns = []string{"title", "description", "completed", "priority", "tags", "due_date", "recurrence", "list_id", "parent_id", "remind_at"}
 
 // Changes narrows an update to a task that it would change: one whose value
 // differs from cols in at least one edited column. An update that would

@@ -35,7 +35,9 @@ func (r Recurrence) Next(due time.Time) (time.Time, bool) {
 
 // NextOccurrence is the task that completing t, a recurring task with a due
 // date, creates: the same text, priority, tags and recurrence, in the same
-// list and under the same parent, pending, due one period later. It reports false for a task that does not repeat, and
+// list and under the same parent, pending, due one period later, with its
+// reminder (armed) shifted by as much as the due date. It reports false for
+// a task that does not repeat, and
 // for one whose next due date would fall after MaxTime: the series ends
 // there rather than store a time that cannot be read back.
 func (t *Task) NextOccurrence() (Task, bool) {
@@ -53,6 +55,7 @@ func (t *Task) NextOccurrence() (Task, bool) {
 		Priority:    t.Priority,
 		Tags:        append(Tags{}, t.Tags...),
 		DueDate:     &due,
+		RemindAt:    t.nextReminder(due),
 		Recurrence:  t.Recurrence,
 		ListID:      t.ListID,
 		ParentID:    t.ParentID,

@@ -2,6 +2,7 @@ package models
 
 import (
 	"database/sql"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -11,7 +12,8 @@ import (
 // description valid when a later migration adds a column.
 const TaskColumns = "tasks.id, tasks.user_id, tasks.title, tasks.description, tasks.completed, " +
 	"tasks.completed_at, tasks.priority, tasks.tags, tasks.due_date, tasks.recurrence, tasks.version, " +
-	"tasks.next_task_id, tasks.created_at, tasks.updated_at, tasks.list_id, tasks.parent_id, tasks.position"
+	"tasks.next_task_id, tasks.created_at, tasks.updated_at, tasks.list_id, tasks.parent_id, tasks.position, " +
+	"tasks.remind_at, tasks.reminded_at"
 
 // ScanTask reads one row of TaskColumns, followed by extra columns into
 // extra, into t. It is what GORM's Find does for a task, without its
@@ -22,11 +24,13 @@ func ScanTask(rows *sql.Rows, t *Task, extra ...any) error {
 	var (
 		desc, priority, recurrence sql.NullString
 		completedAt, due           sql.NullTime
+		remindAt, remindedAt       sql.NullTime
 		next, list, parent         sql.NullInt64
 	)
-	dest := make([]any, 0, 17+len(extra))
+	dest := make([]any, 0, 19+len(extra))
 	dest = append(dest, &t.ID, &t.UserID, &t.Title, &desc, &t.Completed, &completedAt, &priority, &t.Tags,
-		&due, &recurrence, &t.Version, &next, &t.CreatedAt, &t.UpdatedAt, &list, &parent, &t.Position)
+		&due, &recurrence, &t.Version, &next, &t.CreatedAt, &t.UpdatedAt, &list, &parent, &t.Position,
+		&remindAt, &remindedAt)
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
@@ -48,10 +52,19 @@ func ScanTask(rows *sql.Rows, t *Task, extra ...any) error {
 		r := Recurrence(recurrence.String)
 		t.Recurrence = &r
 	}
+	t.RemindAt = nullTime(remindAt)
+	t.RemindedAt = nullTime(remindedAt)
 	t.NextTaskID = nullID(next)
 	t.ListID = nullID(list)
 	t.ParentID = nullID(parent)
 	return nil
+}
+
+func nullTime(n sql.NullTime) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Time
 }
 
 func nullID(n sql.NullInt64) *int64 {

@@ -66,6 +66,14 @@ type Task struct {
 	// Rows made before lists existed get theirs at the upgrade; the
 	// default only lets the migration add the column to them.
 	Position OrderKey `gorm:"not null;default:'';index:idx_tasks_user_list,priority:3"`
+	// RemindAt is when the owner wants to be reminded, nil for no reminder;
+	// RemindedAt is when the scheduler fired it, nil until then. Only armed
+	// reminders (set, not fired, task pending: ArmedReminder) are in
+	// idx_tasks_remind, so the scheduler's look at what is due reads
+	// what is due and nothing else, however many tasks have fired or
+	// completed reminders.
+	RemindAt   *time.Time `gorm:"index:idx_tasks_remind,where:remind_at IS NOT NULL AND reminded_at IS NULL AND NOT completed"`
+	RemindedAt *time.Time ``
 	// Timestamps are set by the hooks below from the database handle's clock,
 	// not by GORM's own tracking, so that tests can fix the time.
 	CreatedAt time.Time `gorm:"not null;autoCreateTime:false;index:idx_tasks_user_created,priority:2,sort:desc"`

@@ -284,6 +284,8 @@ type task struct {
 	ListID      *int64     `json:"list_id"`
 	ParentID    *int64     `json:"parent_id"`
 	Position    string     `json:"position"`
+	RemindAt    *time.Time `json:"remind_at"`
+	RemindedAt  *time.Time `json:"reminded_at"`
 }
 
 // problemBody is an RFC 9457 error body.

@@ -24,7 +24,7 @@ func TestContractCatchesDrift(t *testing.T) {
 	}
 	const task = `{"id":7,"user_id":"alice","title":"t","description":null,"completed":false,"completed_at":null,` +
 		`"priority":"medium","tags":[],"due_date":null,"recurrence":null,"version":1,"next_task_id":null,` +
-		`"created_at":"2026-11-27T10:00:00Z","updated_at":"2026-11-27T10:00:00Z","list_id":null,"parent_id":null,"position":"a0"}`
+		`"created_at":"2026-11-27T10:00:00Z","updated_at":"2026-11-27T10:00:00Z","list_id":null,"parent_id":null,"position":"a0","remind_at":null,"reminded_at":null}`
 	okHeaders := func(kv ...string) http.Header {
 		h := http.Header{}
 		h.Set("Content-Type", "application/json")

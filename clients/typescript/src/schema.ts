@@ -674,11 +674,27 @@ export interface components {
              *     only the moved task's key.
              */
             position: string;
+            /**
+             * Format: date-time
+             * @description When the owner is reminded (`event: reminder` on the event stream); null for no reminder.
+             */
+            remind_at: string | null;
+            /**
+             * Format: date-time
+             * @description Read-only: when the reminder fired, null until then. Firing is a
+             *     change (version + 1, a new change-feed position) and happens
+             *     exactly once, however many instances run — within a second of
+             *     `remind_at` while one runs, or at the next start, marked late,
+             *     when it came due while none did. A reminder fired more than 5 s
+             *     after `remind_at` is late.
+             */
+            reminded_at: string | null;
         };
         /**
          * @description The editable fields; on PATCH, only those sent change. The read-only
          *     fields of a task (`id`, `user_id`, `version`, `created_at`,
-         *     `updated_at`, `completed_at`, `next_task_id`) are accepted and ignored, so a client
+         *     `updated_at`, `completed_at`, `next_task_id`, `position`,
+         *     `reminded_at`) are accepted and ignored, so a client
          *     may send back what it read. Any other member is a 422.
          */
         TaskPatch: {
@@ -697,6 +713,18 @@ export interface components {
              */
             due_date?: string | null;
             recurrence?: components["schemas"]["Recurrence"];
+            /**
+             * Format: date-time
+             * @description A full RFC 3339 date-time, stored in UTC, in the years
+             *     0001–9999, or `null` for no reminder. A new value re-arms the
+             *     reminder (`reminded_at` back to null); the value already stored
+             *     keeps it as it is; `null` clears both. Completing the task
+             *     disarms it (reopening re-arms a reminder that has not fired: one
+             *     whose time has passed then fires at once, late). A time in the
+             *     past fires at once. The next occurrence of a recurring task
+             *     gets `remind_at` as far before its due date as this one's was.
+             */
+            remind_at?: string | null;
             /**
              * Format: int64
              * @description One of your lists, or `null` for the inbox. Another user's list,
@@ -732,12 +760,14 @@ export interface components {
             next_task_id?: unknown;
             /** @description Read-only; ignored. Use the task's `move` to change the order. */
             position?: unknown;
+            /** @description Read-only; ignored (set when the reminder fires). */
+            reminded_at?: unknown;
         };
         /**
          * @description A whole task (POST and PUT): `title` is required and every editable
          *     field that is absent gets its default — `description` null,
          *     `completed` false, `priority` medium, `tags` empty, `due_date`,
-         *     `recurrence`, `list_id` and `parent_id` null (so a PUT without
+         *     `recurrence`, `remind_at`, `list_id` and `parent_id` null (so a PUT without
          *     `list_id` files the task into the inbox). A new task goes first
          *     among its siblings. Read-only fields are accepted and ignored; any
          *     other member is a 422.
@@ -759,6 +789,18 @@ export interface components {
             due_date?: string | null;
             recurrence?: components["schemas"]["Recurrence"];
             /**
+             * Format: date-time
+             * @description A full RFC 3339 date-time, stored in UTC, in the years
+             *     0001–9999, or `null` for no reminder. A new value re-arms the
+             *     reminder (`reminded_at` back to null); the value already stored
+             *     keeps it as it is; `null` clears both. Completing the task
+             *     disarms it (reopening re-arms a reminder that has not fired: one
+             *     whose time has passed then fires at once, late). A time in the
+             *     past fires at once. The next occurrence of a recurring task
+             *     gets `remind_at` as far before its due date as this one's was.
+             */
+            remind_at?: string | null;
+            /**
              * Format: int64
              * @description One of your lists, or `null` for the inbox. Another user's list,
              *     a deleted or an unknown one are all the same 422 naming
@@ -793,6 +835,8 @@ export interface components {
             next_task_id?: unknown;
             /** @description Read-only; ignored. Use the task's `move` to change the order. */
             position?: unknown;
+            /** @description Read-only; ignored (set when the reminder fires). */
+            reminded_at?: unknown;
         };
         /** @description A list of tasks as the API returns it. */
         List: {
@@ -928,6 +972,7 @@ export interface components {
          *       "completed": 5,
          *       "overdue": 2,
          *       "due_today": 1,
+         *       "reminders_pending": 3,
          *       "max_tasks": 20000
          *     }
          */
@@ -939,6 +984,8 @@ export interface components {
             overdue: number;
             /** @description Due today (UTC, or the `tz` given). */
             due_today: number;
+            /** @description Tasks whose reminder is armed (as `reminder=pending` lists them). */
+            reminders_pending: number;
             /** @description The most tasks one user may keep (`MAX_TASKS_PER_USER`); a write past it is a 409. `null` when there is no cap. */
             max_tasks: number | null;
         };
@@ -1503,6 +1550,8 @@ export interface operations {
                 due_after?: string;
                 /** @description `true`: pending tasks whose due date has passed. */
                 overdue?: boolean;
+                /** @description `pending`: tasks whose reminder is armed — `remind_at` set, not fired yet, task pending. */
+                reminder?: "pending";
                 /**
                  * @description `inbox`: tasks in no list; a list id: that list's tasks, subtasks included (none for another user's list, as for an unknown one).
                  * @example inbox
