@@ -127,10 +127,9 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 
 	// On PostgreSQL every instance's commits wake the streams, through one
 	// LISTEN connection (database/notify.go); on SQLite the write door
-	// does, in-process (Deps.Events nil).
-	var hub *events.Hub
+	// does, in-process.
+	hub := events.NewHub(cfg.Events.PerUser, cfg.Events.Max)
 	if cfg.Database.Driver == config.Postgres {
-		hub = events.NewHub(cfg.Events.PerUser, cfg.Events.Max)
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
 		go func() { _ = database.Listen(listenCtx, listenDSN(cfg.Database), log, hub.Notify, hub.WakeAll) }()
@@ -158,12 +157,17 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	go database.ChangesJanitor(janitorCtx, db, clock, cfg.Database.ChangesRetention, time.Hour, log)
 
 	// Every instance fires reminders; none leads (database/reminders.go).
-	// Until the event stream takes them, a fired reminder is a metric and
-	// a log line. The loop ends before the pool closes.
+	// A firing is a change: the streams send it from the feed as a
+	// task.updated and a reminder event (controllers/events.go), woken as
+	// for any write. The loop ends before the pool closes.
 	remindCtx, stopReminders := context.WithCancel(context.Background())
 	remindersDone := make(chan struct{})
 	defer func() { stopReminders(); <-remindersDone }()
-	reminders := database.NewReminders(database.NewStore(db), clock, func(user string, t models.Task, late bool) {
+	remindStore := database.NewStore(db)
+	if cfg.Database.Driver != config.Postgres {
+		remindStore.OnCommit(hub.Notify)
+	}
+	reminders := database.NewReminders(remindStore, clock, func(user string, t models.Task, late bool) {
 		reg.ReminderFired(late)
 		log.Info("reminder fired", "task_id", t.ID, "late", late)
 	}, log)

@@ -166,6 +166,8 @@ type eventData struct {
 	ID     *int64        `json:"id,omitempty"`
 	List   *listResponse `json:"list,omitempty"`
 	ListID *int64        `json:"list_id,omitempty"`
+	// Late is set on a reminder event only.
+	Late *bool `json:"late,omitempty"`
 }
 
 // eventOf names the event of a feed entry. The feed sends each task once
@@ -188,6 +190,20 @@ func eventOf(ch changeResponse) (string, eventData) {
 	default:
 		return "task.updated", data
 	}
+}
+
+// reminderOf tells whether a feed entry is a reminder firing, and whether
+// it fired late. The scheduler stamps reminded_at and updated_at with the
+// same moment (database/reminders.go), and any later change moves
+// updated_at on, so the firing is recognised in the feed itself: a stream
+// on any instance, or one resuming with Last-Event-ID, gets it exactly
+// once, after the task.updated of the same position.
+func reminderOf(ch changeResponse) (late bool, ok bool) {
+	t := ch.Task
+	if t == nil || t.RemindedAt == nil || t.RemindAt == nil || !t.RemindedAt.Equal(t.UpdatedAt) {
+		return false, false
+	}
+	return models.ReminderLate(*t.RemindAt, *t.RemindedAt), true
 }
 
 // stream is one open stream, run by fasthttp in a goroutine of its own
@@ -289,6 +305,10 @@ func (s *stream) send(w *bufio.Writer, page feedResponse) bool {
 	for _, ch := range page.Changes {
 		name, data := eventOf(ch)
 		s.event(w, ch.Cursor, name, data)
+		if late, ok := reminderOf(ch); ok {
+			data.Late = &late
+			s.event(w, ch.Cursor, "reminder", data)
+		}
 	}
 	if seq, ok := decodeCursor(page.Cursor, s.user); ok {
 		s.cursor = seq

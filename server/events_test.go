@@ -160,6 +160,7 @@ type eventBody struct {
 	ID     *int64 `json:"id"`
 	List   *list  `json:"list"`
 	ListID *int64 `json:"list_id"`
+	Late   *bool  `json:"late"`
 }
 
 // expect reads the next event and checks its name, that its id is its
@@ -603,4 +604,82 @@ func TestEventsManyStreamsConcurrentWrites(t *testing.T) {
 			}
 		}
 	}, quickHeartbeat)
+}
+
+// TestEventsCarryReminders: a reminder firing reaches the owner's streams
+// as the task's task.updated and then a reminder event saying whether it
+// fired late; a stream resuming from before the firing gets both once;
+// the other user's stream gets nothing. The firing instance's writes wake
+// the streams as main wires them: in-process on SQLite, by LISTEN on
+// PostgreSQL.
+func TestEventsCarryReminders(t *testing.T) {
+	for _, driver := range []string{config.SQLite, config.Postgres} {
+		t.Run(driver, func(t *testing.T) {
+			var hub *events.Hub
+			wire := func(d *server.Deps) {
+				if driver == config.Postgres {
+					listening(t)(d)
+				} else {
+					d.Events = events.NewHub(10, 100)
+				}
+				hub = d.Events
+			}
+			e := newEnvWith(t, driver, wire, quickHeartbeat)
+			e.listen()
+			var wake []func(string)
+			if driver == config.SQLite {
+				wake = append(wake, hub.Notify)
+			}
+			sched := e.scheduler(wake...)
+			tok := e.token("alice")
+			mine, _ := openStream(t, e.baseURL, "alice", tok, "")
+			from := mine.ready()
+			theirs, _ := openStream(t, e.baseURL, "bob", e.token("bob"), "")
+			theirs.ready()
+
+			onTime := e.create("alice", map[string]any{"title": "on time", "remind_at": at(e, time.Second)})
+			late := e.create("alice", map[string]any{"title": "late", "remind_at": at(e, -time.Minute)})
+			mine.expect("task.created", "alice", onTime.ID)
+			mine.expect("task.created", "alice", late.ID)
+			e.clock.set(e.clock.Now().Add(2 * time.Second))
+			if got := sched.fire(t); len(got) != 2 {
+				t.Fatalf("fired %v", got)
+			}
+			check := func(s *eventStream) {
+				t.Helper()
+				want := map[int64]bool{onTime.ID: false, late.ID: true}
+				for range 2 {
+					up := s.expect("task.updated", "alice", 0)
+					r := s.expect("reminder", "alice", up.Task.ID)
+					if r.Cursor != up.Cursor || r.Late == nil || *r.Late != want[up.Task.ID] || r.Task.RemindedAt == nil {
+						t.Errorf("reminder %+v after %+v; want late=%v", r, up, want[up.Task.ID])
+					}
+					delete(want, up.Task.ID)
+				}
+				if len(want) != 0 {
+					t.Errorf("no reminder for %v", want)
+				}
+				s.quiet(300 * time.Millisecond)
+			}
+			check(mine)
+			// An edit after the firing is a task.updated and no reminder.
+			e.call("PATCH", fmt.Sprintf("/api/alice/tasks/%d", onTime.ID), tok, map[string]any{"title": "edited"})
+			mine.expect("task.updated", "alice", onTime.ID)
+			mine.quiet(300 * time.Millisecond)
+			mine.close()
+			theirs.quiet(100 * time.Millisecond)
+			theirs.close()
+
+			// Resumed from before the firing: the late task's firing is
+			// its latest state, the edited one's is not.
+			resumed, _ := openStream(t, e.baseURL, "alice", tok, "", "Last-Event-ID", from)
+			up := resumed.expect("task.updated", "alice", late.ID)
+			if r := resumed.expect("reminder", "alice", late.ID); r.Cursor != up.Cursor || r.Late == nil || !*r.Late {
+				t.Errorf("resumed reminder %+v", r)
+			}
+			resumed.expect("task.updated", "alice", onTime.ID)
+			resumed.quiet(300 * time.Millisecond)
+			resumed.close()
+		})
+	}
 }

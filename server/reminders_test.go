@@ -19,9 +19,14 @@ type scheduler struct {
 	fired []database.FiredReminder
 }
 
-func (e *env) scheduler() *scheduler {
+// With wake, its commits wake streams as main's do on SQLite.
+func (e *env) scheduler(wake ...func(user string)) *scheduler {
 	s := &scheduler{}
-	s.r = database.NewReminders(database.NewStore(e.appDB), e.clock.Now, func(user string, t models.Task, late bool) {
+	store := database.NewStore(e.appDB)
+	for _, w := range wake {
+		store.OnCommit(w)
+	}
+	s.r = database.NewReminders(store, e.clock.Now, func(user string, t models.Task, late bool) {
 		s.fired = append(s.fired, database.FiredReminder{UserID: user, Task: t, Late: late})
 	}, slog.New(slog.NewTextHandler(&logbuf.Buffer{}, nil)))
 	return s

@@ -119,6 +119,11 @@ func New(d Deps) *fiber.App {
 	hub := d.Events
 	if hub == nil {
 		hub = events.NewHub(orDefaultInt(d.Config.Events.PerUser, config.DefaultEventsPerUser), orDefaultInt(d.Config.Events.Max, config.DefaultEventsMax))
+	}
+	// The write door wakes the streams itself on SQLite, and wherever no
+	// hub was given (tests of one instance); on PostgreSQL main's hub is
+	// woken by every instance's commits through LISTEN (database/notify.go).
+	if d.Events == nil || d.Config.Database.Driver != config.Postgres {
 		store.OnCommit(hub.Notify)
 	}
 	if d.Drain != nil {

@@ -1058,6 +1058,13 @@ export interface components {
              */
             list_id: number;
         };
+        ReminderEvent: {
+            /** @description The firing's feed cursor, also the event's `id` (the same as the task.updated before it). */
+            cursor: string;
+            task: components["schemas"]["Task"];
+            /** @description True when it fired more than 5 s after `remind_at`: it came due while no instance ran. */
+            late: boolean;
+        };
         DeleteResult: {
             /** @description How many tasks were deleted. */
             deleted: number;
@@ -1793,6 +1800,10 @@ export interface operations {
              *     - `task.deleted`: TaskDeletedEvent
              *     - `list.created`, `list.updated`: ListEvent
              *     - `list.deleted`: ListDeletedEvent
+             *     - `reminder`: ReminderEvent, right after the `task.updated` of the
+             *       same position (the firing sets `reminded_at`); the task's state
+             *       is the same in both. A stream resuming from before the firing
+             *       gets it too, once, while the firing is the task's latest change.
              *     - `token-expired`, `unavailable`: EventReady (the cursor the stream
              *       stopped at), then the stream ends.
              */
