@@ -1,4 +1,5 @@
 import type { components, operations } from "./schema.js";
+import { type SubscribeOptions, type Subscription } from "./events.js";
 export type Task = components["schemas"]["Task"];
 /**
  * Writable drops the members a request body may carry but the API ignores:
@@ -137,6 +138,13 @@ export declare function createTodoClient(options: ClientOptions): {
         limit?: number;
         signal?: AbortSignal;
     }): Promise<ChangePage>;
+    /**
+     * Opens the user's event stream: every change of their tasks and lists,
+     * from any client, as it commits. It reconnects by itself and resumes
+     * where it left off; pass `since` (a cursor from `changes()`) to start
+     * after a sync, so that nothing falls between the two.
+     */
+    subscribe(init: SubscribeOptions): Subscription;
     /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */
     getStats(init?: {
         tz?: string;

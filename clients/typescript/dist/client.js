@@ -1,4 +1,5 @@
 import { problemFrom } from "./errors.js";
+import { subscribe } from "./events.js";
 /**
  * etagOf gives the ETag of a task as read, `"<id>-<version>"` — the list
  * carries no ETag per task, and optimistic updates of listed tasks need one.
@@ -137,6 +138,15 @@ export function createTodoClient(options) {
             if (init.limit !== undefined)
                 query.set("limit", String(init.limit));
             return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json());
+        },
+        /**
+         * Opens the user's event stream: every change of their tasks and lists,
+         * from any client, as it commits. It reconnects by itself and resumes
+         * where it left off; pass `since` (a cursor from `changes()`) to start
+         * after a sync, so that nothing falls between the two.
+         */
+        subscribe(init) {
+            return subscribe({ url: `${base}/api/${encodeURIComponent(options.userId)}/events`, fetch: doFetch, getToken: options.getToken }, init);
         },
         /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */
         async getStats(init = {}) {

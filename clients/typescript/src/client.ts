@@ -1,5 +1,6 @@
 import type { components, operations } from "./schema.js";
 import { problemFrom } from "./errors.js";
+import { subscribe, type SubscribeOptions, type Subscription } from "./events.js";
 
 export type Task = components["schemas"]["Task"];
 
@@ -241,6 +242,16 @@ export function createTodoClient(options: ClientOptions) {
       if (init.since) query.set("since", init.since);
       if (init.limit !== undefined) query.set("limit", String(init.limit));
       return (await (await send("GET", `${tasksPath}/changes`, { query, signal: init.signal })).json()) as ChangePage;
+    },
+
+    /**
+     * Opens the user's event stream: every change of their tasks and lists,
+     * from any client, as it commits. It reconnects by itself and resumes
+     * where it left off; pass `since` (a cursor from `changes()`) to start
+     * after a sync, so that nothing falls between the two.
+     */
+    subscribe(init: SubscribeOptions): Subscription {
+      return subscribe({ url: `${base}/api/${encodeURIComponent(options.userId)}/events`, fetch: doFetch, getToken: options.getToken }, init);
     },
 
     /** Counts; `tz` (an IANA zone) says which day is today; `list` (an id or "inbox") narrows them to one list. */

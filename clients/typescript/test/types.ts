@@ -2,8 +2,8 @@
 // fails when one of them breaks. Nothing here runs.
 import type { List, ListCreate, Task, TaskCreate, TaskPatch } from "../src/index.js";
 
-type ReadOnly = "id" | "user_id" | "version" | "created_at" | "updated_at" | "completed_at" | "next_task_id" | "position";
-type Editable = "title" | "description" | "completed" | "priority" | "tags" | "due_date" | "recurrence" | "list_id" | "parent_id";
+type ReadOnly = "id" | "user_id" | "version" | "created_at" | "updated_at" | "completed_at" | "next_task_id" | "position" | "reminded_at";
+type Editable = "title" | "description" | "completed" | "priority" | "tags" | "due_date" | "recurrence" | "list_id" | "parent_id" | "remind_at";
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 // The bodies offer exactly the editable fields, none of the read-only ones.
