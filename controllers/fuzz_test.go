@@ -271,34 +271,36 @@ func escapeQuery(q string) string {
 }
 
 // FuzzTimeFields sends an arbitrary string wherever a time goes in: the due
-// date of a create and of a patch, and the list's due_before and due_after.
+// date and the reminder time of a create and of a patch, and the list's
+// due_before and due_after.
 // Properties: never a 5xx; a refusal is a 422 naming the field; and
 // "accepted ⇒ readable": after every request the task reads back and the
 // user's list answers 200, sorted by due date too.
 func FuzzTimeFields(f *testing.F) {
 	for _, at := range []string{"2026-12-01T17:00:00Z", "0000-01-01T00:30:00+01:00", "9999-12-31T23:59:59-23:59",
 		"0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9999999Z", "2026-02-30T00:00:00Z", "2026-12-01T17:00:00+24:00"} {
-		for op := uint8(0); op < 4; op++ {
+		for op := uint8(0); op < 6; op++ {
 			f.Add(op, at)
 		}
 	}
 	fa := newFuzzApp(f, f.TempDir())
 	f.Fuzz(func(t *testing.T, op uint8, at string) {
-		field := [...]string{"due_date", "due_date", "due_before", "due_after"}[op%4]
-		doc, _ := json.Marshal(map[string]any{"title": "fuzz", "due_date": at})
+		op %= 6
+		field := [...]string{"due_date", "due_date", "due_before", "due_after", "remind_at", "remind_at"}[op]
+		doc, _ := json.Marshal(map[string]any{"title": "fuzz", field: at})
 		var r fuzzResponse
-		switch op % 4 {
-		case 0:
+		switch op {
+		case 0, 4:
 			r = fa.do(t, "POST", "/api/alice/tasks", fa.alice, "application/json", doc)
-		case 1:
-			patch, _ := json.Marshal(map[string]any{"due_date": at})
+		case 1, 5:
+			patch, _ := json.Marshal(map[string]any{field: at})
 			r = fa.do(t, "PATCH", "/api/alice/tasks/"+strconv.FormatInt(fa.aliceTaskID, 10), fa.alice, "application/json", patch)
 		default:
 			r = fa.do(t, "GET", "/api/alice/tasks?"+field+"="+url.QueryEscape(at), fa.alice, "", nil)
 		}
 		switch r.status {
 		case 200, 201:
-			if op%4 < 2 {
+			if op != 2 && op != 3 {
 				var got struct{ ID int64 }
 				_ = json.Unmarshal(r.body, &got)
 				if read := fa.do(t, "GET", "/api/alice/tasks/"+strconv.FormatInt(got.ID, 10), fa.alice, "", nil); read.status != 200 {
