@@ -206,10 +206,13 @@ func (r *Reminders) fireUser(ctx context.Context, userID string, now time.Time) 
 
 // installReminders (re)creates todo_armed_reminders when its source is not
 // the current one, inside the migration's transaction. It runs as its
-// owner, the tables' (SECURITY DEFINER), with app.reminder_scan on, which
-// under row-level security the policy todo_reminder_scan (rlsmigrate.go)
-// admits for the owner's reads alone; the serving role may call it and
-// learns user ids and times, nothing of a task.
+// owner, the tables' (SECURITY DEFINER), and turns app.reminder_scan on for
+// its own query only, which under row-level security the policy
+// todo_reminder_scan (rlsmigrate.go) admits for the owner's reads alone;
+// the serving role may call it and learns user ids and times, nothing of
+// a task. The setting is set in the body, not with a SET clause: since
+// PostgreSQL 15 a function's SET of a custom parameter needs a superuser
+// to create it, and a managed database's owner (Neon's) is none.
 func installReminders(tx *gorm.DB) error {
 	current, err := pgFunctionSource(tx, "todo_armed_reminders")
 	if err != nil || current == pgArmedRemindersBody {
@@ -217,16 +220,25 @@ func installReminders(tx *gorm.DB) error {
 	}
 	return tx.Exec(`CREATE OR REPLACE FUNCTION todo_armed_reminders(after timestamptz, upto timestamptz, lim integer)
 		RETURNS TABLE (user_id text, remind_at timestamptz)
-		LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT SET app.reminder_scan = 'on'
+		LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path FROM CURRENT
 		AS $fn$` + pgArmedRemindersBody + `$fn$`).Error
 }
 
-// pgArmedRemindersBody is todo_armed_reminders' query: a range of
+// pgArmedRemindersQuery is todo_armed_reminders' query: a range of
 // idx_tasks_remind, whose predicate its conditions imply.
-const pgArmedRemindersBody = `
-	SELECT t.user_id, t.remind_at FROM tasks AS t
+const pgArmedRemindersQuery = `SELECT t.user_id, t.remind_at FROM tasks AS t
 	WHERE t.remind_at > after AND t.remind_at <= upto AND t.reminded_at IS NULL AND NOT t.completed
 	ORDER BY t.remind_at LIMIT lim`
+
+// pgArmedRemindersBody runs the query with the scan setting on around it
+// (local to the transaction, and off again after).
+const pgArmedRemindersBody = `
+	#variable_conflict use_column
+	BEGIN
+		PERFORM set_config('app.reminder_scan', 'on', true);
+		RETURN QUERY ` + pgArmedRemindersQuery + `;
+		PERFORM set_config('app.reminder_scan', 'off', true);
+	END`
 
 // reminderScanPolicy lets todo_armed_reminders, and only it, see every
 // user's armed reminders under forced row-level security: it is for the

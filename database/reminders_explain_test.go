@@ -33,7 +33,7 @@ func TestRemindersLookIsAnIndexScan(t *testing.T) {
 	}
 	var plan []string
 	if err := db.Raw("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "+
-		strings.NewReplacer("after", "'-infinity'", "upto", "?", "lim", "500").Replace(pgArmedRemindersBody), now).Scan(&plan).Error; err != nil {
+		strings.NewReplacer("after", "'-infinity'", "upto", "?", "lim", "500").Replace(pgArmedRemindersQuery), now).Scan(&plan).Error; err != nil {
 		t.Fatal(err)
 	}
 	text := strings.Join(plan, "\n")
