@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -91,19 +90,3 @@ func (c *client) do(method, path, tok string, body any, headers ...string) reply
 
 // titleBody is a create body.
 func titleBody(title string) string { return fmt.Sprintf(`{"title":%q}`, title) }
-
-// directURL is dsn with the host of admin: the database without the pooler,
-// when the tests run through one (TEST_DATABASE_POOLER).
-func directURL(t testing.TB, dsn, admin string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = a.Host
-	return u.String()
-}

@@ -129,7 +129,7 @@ func createIDs(t *testing.T, svc *service, tok string, n int) []int64 {
 // SIGTERM with a stream open exits at once.
 func TestEventsAcrossInstances(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
-	direct := directURL(t, dsn, testpg.AdminURL(t))
+	direct := testpg.DirectURL(t, dsn)
 	env := []string{"DATABASE_URL=" + dsn, "DATABASE_MIGRATION_URL=" + direct}
 	a := start(t, env...)
 	b := start(t, env...)

@@ -20,7 +20,7 @@ import (
 // pooled test pass leads through PgBouncer in transaction mode).
 func TestConcurrentStartup(t *testing.T) {
 	dsn := testpg.NewDatabase(t)
-	direct := directURL(t, dsn, testpg.AdminURL(t))
+	direct := testpg.DirectURL(t, dsn)
 	envs := [][]string{
 		{"DATABASE_URL=" + dsn},
 		{"DATABASE_URL=" + dsn},

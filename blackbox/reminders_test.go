@@ -61,7 +61,7 @@ func TestRemindersExactlyOnceAcrossInstances(t *testing.T) {
 	}
 	// The test's own reads go around a pooler, which its statement cache
 	// does not survive.
-	db, err := sql.Open("pgx", directURL(t, dsn, testpg.AdminURL(t)))
+	db, err := sql.Open("pgx", testpg.DirectURL(t, dsn))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func TestOneUserCannotStarveOthers(t *testing.T) {
 				dsn, driver, source = "sqlite:"+path, "sqlite", "file:"+path+"?_pragma=busy_timeout(10000)"
 			} else {
 				dsn = testpg.NewDatabase(t)
-				driver, source = "pgx", directURL(t, dsn, testpg.AdminURL(t))
+				driver, source = "pgx", testpg.DirectURL(t, dsn)
 			}
 			// The attack needs more tasks than the default quota allows.
 			svc := start(t, "APP_ENV=production", "LOG_LEVEL=warn", "DATABASE_URL="+dsn, "MAX_TASKS_PER_USER="+strconv.Itoa(n+1))

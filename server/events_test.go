@@ -504,26 +504,10 @@ func listening(t *testing.T) func(*server.Deps) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = database.Listen(ctx, directDSN(t, d.Config.Database.DSN), d.Log, hub.Notify, hub.WakeAll)
+			_ = database.Listen(ctx, testpg.DirectURL(t, d.Config.Database.DSN), d.Log, hub.Notify, hub.WakeAll)
 		}()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-}
-
-// directDSN is dsn on the server itself rather than through a pooler (the
-// pooled pass of the tests), as main listens on DATABASE_MIGRATION_URL: a
-// transaction-mode pooler cannot hold a LISTEN.
-func directDSN(t *testing.T, dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := url.Parse(testpg.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = admin.Host
-	return u.String()
 }
 
 // TestEventsAcrossInstances (PostgreSQL): a write through one instance

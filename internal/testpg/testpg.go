@@ -149,6 +149,23 @@ func AdminURL(t testing.TB) string {
 	return get(t).adminURL
 }
 
+// DirectURL is dsn, a URL NewDatabase returned, on the server itself rather
+// than through PgBouncer when the tests run with one: for what a
+// transaction-mode pooler cannot carry (LISTEN, pgx's statement cache).
+func DirectURL(t testing.TB, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := url.Parse(AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = admin.Host
+	return u.String()
+}
+
 // Run runs the tests and then stops the cluster this binary started, if any,
 // returning the exit code for os.Exit. Cleanup lives here rather than in a
 // test's Cleanup because the cluster is shared by all tests of the binary.
