@@ -125,14 +125,18 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	}
 	logVerification(log, cfg.Auth)
 
-	// On PostgreSQL every instance's commits wake the streams, through one
-	// LISTEN connection (database/notify.go); on SQLite the write door
-	// does, in-process.
+	// One write door for the handlers and the reminder scheduler. On
+	// PostgreSQL every instance's commits wake the streams, through one
+	// LISTEN connection (database/notify.go); on SQLite, where this
+	// instance is the only writer, the door does, in-process.
+	store := database.NewStore(db)
 	hub := events.NewHub(cfg.Events.PerUser, cfg.Events.Max)
 	if cfg.Database.Driver == config.Postgres {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
 		go func() { _ = database.Listen(listenCtx, listenDSN(cfg.Database), log, hub.Notify, hub.WakeAll) }()
+	} else {
+		store.OnCommit(hub.Notify)
 	}
 
 	drain := server.NewDrain()
@@ -145,6 +149,7 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 		Metrics:   reg,
 		Readiness: readiness,
 		Drain:     drain,
+		Store:     store,
 		Events:    hub,
 	})
 
@@ -163,11 +168,7 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	remindCtx, stopReminders := context.WithCancel(context.Background())
 	remindersDone := make(chan struct{})
 	defer func() { stopReminders(); <-remindersDone }()
-	remindStore := database.NewStore(db)
-	if cfg.Database.Driver != config.Postgres {
-		remindStore.OnCommit(hub.Notify)
-	}
-	reminders := database.NewReminders(remindStore, clock, func(user string, t models.Task, late bool) {
+	reminders := database.NewReminders(store, clock, func(user string, t models.Task, late bool) {
 		reg.ReminderFired(late)
 		log.Info("reminder fired", "task_id", t.ID, "late", late)
 	}, log)

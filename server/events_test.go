@@ -616,22 +616,20 @@ func TestEventsManyStreamsConcurrentWrites(t *testing.T) {
 func TestEventsCarryReminders(t *testing.T) {
 	for _, driver := range []string{config.SQLite, config.Postgres} {
 		t.Run(driver, func(t *testing.T) {
-			var hub *events.Hub
+			var store *database.Store
 			wire := func(d *server.Deps) {
+				store = database.NewStore(d.DB)
+				d.Store = store
 				if driver == config.Postgres {
 					listening(t)(d)
 				} else {
 					d.Events = events.NewHub(10, 100)
+					store.OnCommit(d.Events.Notify)
 				}
-				hub = d.Events
 			}
 			e := newEnvWith(t, driver, wire, quickHeartbeat)
 			e.listen()
-			var wake []func(string)
-			if driver == config.SQLite {
-				wake = append(wake, hub.Notify)
-			}
-			sched := e.scheduler(wake...)
+			sched := e.schedulerOn(store)
 			tok := e.token("alice")
 			mine, _ := openStream(t, e.baseURL, "alice", tok, "")
 			from := mine.ready()

@@ -19,13 +19,12 @@ type scheduler struct {
 	fired []database.FiredReminder
 }
 
-// With wake, its commits wake streams as main's do on SQLite.
-func (e *env) scheduler(wake ...func(user string)) *scheduler {
+func (e *env) scheduler() *scheduler { return e.schedulerOn(database.NewStore(e.appDB)) }
+
+// schedulerOn is the scheduler writing through store, as main's writes
+// through the server's.
+func (e *env) schedulerOn(store *database.Store) *scheduler {
 	s := &scheduler{}
-	store := database.NewStore(e.appDB)
-	for _, w := range wake {
-		store.OnCommit(w)
-	}
 	s.r = database.NewReminders(store, e.clock.Now, func(user string, t models.Task, late bool) {
 		s.fired = append(s.fired, database.FiredReminder{UserID: user, Task: t, Late: late})
 	}, slog.New(slog.NewTextHandler(&logbuf.Buffer{}, nil)))

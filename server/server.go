@@ -46,10 +46,14 @@ type Deps struct {
 	// Drain, when set, is what main shuts the server down with; it ends
 	// the event streams first.
 	Drain *Drain
-	// Events is the hub the event streams wait on. nil: New makes one that
-	// the write door wakes after each commit, which reaches the streams of
-	// this instance only (SQLite; tests). On PostgreSQL main passes one
-	// that database.Listen wakes with every instance's commits.
+	// Store is the one write door of the instance: the handlers and
+	// main's reminder scheduler share it, so that on SQLite their writes
+	// join one group commit. nil: New opens one on DB.
+	Store *database.Store
+	// Events is the hub the event streams wait on; whoever passes it wires
+	// what wakes it (main: Store.OnCommit on SQLite, database.Listen on
+	// PostgreSQL). nil: New makes one that Store wakes after each commit,
+	// which reaches the streams of this instance only (tests).
 	Events *events.Hub
 }
 
@@ -114,16 +118,14 @@ func New(d Deps) *fiber.App {
 
 	// One Store for every handler: on SQLite its group commit batches
 	// the writes of lists and tasks alike.
-	store := database.NewStore(d.DB)
+	store := d.Store
+	if store == nil {
+		store = database.NewStore(d.DB)
+	}
 	tasks := controllers.NewTasks(store, controllers.NewValidator(), d.Clock, d.Config.Database.Quotas)
 	hub := d.Events
 	if hub == nil {
 		hub = events.NewHub(orDefaultInt(d.Config.Events.PerUser, config.DefaultEventsPerUser), orDefaultInt(d.Config.Events.Max, config.DefaultEventsMax))
-	}
-	// The write door wakes the streams itself on SQLite, and wherever no
-	// hub was given (tests of one instance); on PostgreSQL main's hub is
-	// woken by every instance's commits through LISTEN (database/notify.go).
-	if d.Events == nil || d.Config.Database.Driver != config.Postgres {
 		store.OnCommit(hub.Notify)
 	}
 	if d.Drain != nil {
