@@ -13,19 +13,11 @@ import (
 // the collection — a client bug, a stripped query string — can never wipe
 // a user's tasks.
 func (h *Tasks) ClearCompleted(c *fiber.Ctx) error {
-	var errs []problem.FieldError
-	status, seen := "", false
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name := string(k)
-		switch {
-		case name != "status":
-			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a parameter of clearing completed tasks"})
-		case seen:
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
-		default:
-			status, seen = string(v), true
-		}
-	})
+	params, errs := querySpec{known: []string{"status"}, unknown: "is not a parameter of clearing completed tasks"}.params(c)
+	status := ""
+	for _, p := range params {
+		status = p.value
+	}
 	if status != "completed" {
 		errs = append(errs, problem.FieldError{Field: "status", Message: "must be completed: DELETE on the collection only clears completed tasks"})
 	}

@@ -134,17 +134,11 @@ func limitSendBuffer(conn net.Conn) {
 // ?since=, else now (resume false). A malformed or foreign cursor is 422
 // naming since, as in the feed.
 func parseEventsStart(c *fiber.Ctx, user string) (since int64, resume bool, err error) {
-	var errs []problem.FieldError
 	raw := c.Get("Last-Event-ID")
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		switch name := string(k); {
-		case name == "since" && raw == "":
-			raw = string(v)
-		case name == "since":
-		default:
-			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a known query parameter"})
-		}
-	})
+	params, errs := querySpec{known: []string{"since"}}.params(c)
+	if len(params) == 1 && raw == "" {
+		raw = params[0].value
+	}
 	if len(errs) > 0 {
 		return 0, false, problem.Validation(errs...)
 	}

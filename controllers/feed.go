@@ -131,32 +131,23 @@ func newChangeResponse(ch *models.Change, user string) changeResponse {
 // parseFeedQuery reads since (a cursor; absent for a full sync) and limit.
 func parseFeedQuery(c *fiber.Ctx, user string) (since feedCursor, limit int, err error) {
 	limit = defaultLimit
-	var errs []problem.FieldError
+	params, errs := querySpec{known: []string{"since", "limit"}}.params(c)
 	bad := func(name, msg string) { errs = append(errs, problem.FieldError{Field: name, Message: msg}) }
-	seen := map[string]bool{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name, value := string(k), string(v)
-		if seen[name] {
-			bad(problem.Truncate(name, 64), "must be given at most once")
-			return
-		}
-		seen[name] = true
-		switch name {
+	for _, p := range params {
+		switch p.name {
 		case "since":
 			var ok bool
-			if since, ok = decodeFeedCursor(value, user); !ok {
-				bad(name, "is not a cursor of this user's change feed; start over without since")
+			if since, ok = decodeFeedCursor(p.value, user); !ok {
+				bad(p.name, "is not a cursor of this user's change feed; start over without since")
 			}
 		case "limit":
-			n, convErr := strconv.Atoi(value)
+			n, convErr := strconv.Atoi(p.value)
 			if convErr != nil || n < 1 || n > maxLimit {
-				bad(name, "must be an integer from 1 to 500")
+				bad(p.name, "must be an integer from 1 to 500")
 			}
 			limit = n
-		default:
-			bad(problem.Truncate(name, 64), "is not a known query parameter")
 		}
-	})
+	}
 	if len(errs) > 0 {
 		return feedCursor{}, 0, problem.Validation(errs...)
 	}

@@ -32,27 +32,28 @@ type listQuery struct {
 	offset int
 }
 
+// listQuerySpec is the list's query string: only tag may be repeated.
+var listQuerySpec = querySpec{
+	known: []string{"status", "priority", "tag", "q", "due_before", "due_after", "overdue",
+		"reminder", "list", "parent", "sort", "order", "limit", "offset"},
+	repeatable: []string{"tag"},
+}
+
 // parseListQuery reads the list's query string, reporting every bad
 // parameter at once. Unknown parameters are refused rather than ignored, so
 // that a typo such as ?stauts=completed fails loudly instead of quietly
-// returning every task. Only tag may be repeated.
+// returning every task.
 func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 	q := listQuery{
 		filter: models.TaskFilter{Status: models.StatusAll},
 		order:  models.TaskOrder{Key: "created", Desc: models.SortKeys["created"]},
 		limit:  defaultLimit,
 	}
-	var errs []problem.FieldError
+	params, errs := listQuerySpec.params(c)
 	bad := func(name, msg string) { errs = append(errs, problem.FieldError{Field: name, Message: msg}) }
 	order := ""
-	seen := map[string]bool{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name, value := string(k), string(v) // copies: fasthttp reuses k and v
-		if seen[name] && name != "tag" {
-			bad(name, "must be given at most once")
-			return
-		}
-		seen[name] = true
+	for _, p := range params {
+		name, value := p.name, p.value
 		switch name {
 		case "status":
 			if value != "all" && value != "pending" && value != "completed" {
@@ -60,14 +61,14 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			}
 			q.filter.Status = value
 		case "priority":
-			for _, p := range strings.Split(value, ",") {
-				p = strings.TrimSpace(p)
-				if p != "low" && p != "medium" && p != "high" {
+			for _, level := range strings.Split(value, ",") {
+				level = strings.TrimSpace(level)
+				if level != "low" && level != "medium" && level != "high" {
 					bad(name, "must be a comma-separated list of: low, medium, high")
-					return
+					break
 				}
-				if !slices.Contains(q.filter.Priorities, p) {
-					q.filter.Priorities = append(q.filter.Priorities, p)
+				if !slices.Contains(q.filter.Priorities, level) {
+					q.filter.Priorities = append(q.filter.Priorities, level)
 				}
 			}
 		case "tag":
@@ -122,14 +123,8 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 			}
 			q.filter.ReminderPending = true
 		case "list":
-			q.filter.InList = true
-			if value != "inbox" {
-				n, err := strconv.ParseInt(value, 10, 64)
-				if err != nil || n < 1 {
-					bad(name, "must be a list id or inbox")
-					return
-				}
-				q.filter.ListID = &n
+			if !parseListFilter(value, &q.filter) {
+				bad(name, "must be a list id or inbox")
 			}
 		case "parent":
 			q.filter.UnderParent = true
@@ -137,7 +132,7 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 				n, err := strconv.ParseInt(value, 10, 64)
 				if err != nil || n < 1 {
 					bad(name, "must be a task id or none")
-					return
+					continue
 				}
 				q.filter.ParentID = &n
 			}
@@ -164,10 +159,8 @@ func parseListQuery(c *fiber.Ctx) (listQuery, error) {
 				bad(name, "must be an integer of 0 or more")
 			}
 			q.offset = n
-		default:
-			bad(problem.Truncate(name, 64), "is not a known query parameter")
 		}
-	})
+	}
 	if len(q.filter.Tags) > maxQueryTags {
 		bad("tag", "must be given at most 10 times")
 	}

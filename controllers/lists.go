@@ -117,11 +117,7 @@ func sendList(c *fiber.Ctx, status int, r *models.ListRow) error {
 
 // Index returns every list of the caller, in manual order, with counts.
 func (h *Lists) Index(c *fiber.Ctx) error {
-	var errs []problem.FieldError
-	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
-		errs = append(errs, problem.FieldError{Field: problem.Truncate(string(k), 64), Message: "is not a known query parameter"})
-	})
-	if len(errs) > 0 {
+	if _, errs := (querySpec{}).params(c); len(errs) > 0 {
 		return problem.Validation(errs...)
 	}
 	var rows []models.ListRow
@@ -359,22 +355,14 @@ func listNotEmpty(n int64) error {
 
 // deleteMode reads DELETE's one parameter, tasks=delete|inbox.
 func deleteMode(c *fiber.Ctx) (string, error) {
-	var errs []problem.FieldError
-	mode, seen := "", false
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name, value := string(k), string(v)
-		switch {
-		case name != "tasks":
-			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a known query parameter"})
-		case seen:
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
-		case value != "delete" && value != "inbox":
-			seen = true
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be delete or inbox"})
-		default:
-			seen, mode = true, value
+	params, errs := querySpec{known: []string{"tasks"}}.params(c)
+	mode := ""
+	for _, p := range params {
+		if p.value != "delete" && p.value != "inbox" {
+			errs = append(errs, problem.FieldError{Field: p.name, Message: "must be delete or inbox"})
 		}
-	})
+		mode = p.value
+	}
 	if len(errs) > 0 {
 		return "", problem.Validation(errs...)
 	}

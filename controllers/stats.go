@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,39 +48,22 @@ type statsResponse struct {
 func statsQuery(c *fiber.Ctx) (*time.Location, models.TaskFilter, error) {
 	loc := time.UTC
 	var f models.TaskFilter
-	var errs []problem.FieldError
-	seen := map[string]bool{}
-	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
-		name, value := string(k), string(v)
-		if name != "tz" && name != "list" {
-			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: "is not a known query parameter"})
-			return
-		}
-		if seen[name] {
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
-			return
-		}
-		seen[name] = true
-		if name == "list" {
-			f.InList = true
-			if value != "inbox" {
-				n, err := strconv.ParseInt(value, 10, 64)
-				if err != nil || n < 1 {
-					errs = append(errs, problem.FieldError{Field: name, Message: "must be a list id or inbox"})
-					return
-				}
-				f.ListID = &n
+	params, errs := querySpec{known: []string{"tz", "list"}}.params(c)
+	for _, p := range params {
+		if p.name == "list" {
+			if !parseListFilter(p.value, &f) {
+				errs = append(errs, problem.FieldError{Field: p.name, Message: "must be a list id or inbox"})
 			}
-			return
+			continue
 		}
 		// "" and "Local" would name UTC and the server's own zone.
-		l, err := time.LoadLocation(value)
-		if err != nil || value == "" || value == "Local" {
-			errs = append(errs, problem.FieldError{Field: name, Message: "must be an IANA time zone name, e.g. Europe/Berlin"})
-			return
+		l, err := time.LoadLocation(p.value)
+		if err != nil || p.value == "" || p.value == "Local" {
+			errs = append(errs, problem.FieldError{Field: p.name, Message: "must be an IANA time zone name, e.g. Europe/Berlin"})
+			continue
 		}
 		loc = l
-	})
+	}
 	if len(errs) > 0 {
 		return nil, f, problem.Validation(errs...)
 	}
