@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,14 +172,15 @@ func TestListRules(t *testing.T) {
 }
 
 // TestListLimit is MAX_LISTS_PER_USER: the next list is a 409 naming the
-// limit, for that user only.
+// limit, for that user only, also when many creates race.
 func TestListLimit(t *testing.T) {
 	for _, driver := range []string{config.SQLite, config.Postgres} {
 		t.Run(driver, func(t *testing.T) {
 			if rlsMode() && driver == config.SQLite {
 				t.Skip("TEST_ROW_LEVEL_SECURITY=on: PostgreSQL only")
 			}
-			e := newEnv(t, driver, func(c *config.Config) { c.MaxListsPerUser = 3 })
+			// No in-flight cap: it would queue the racing creates below.
+			e := newEnv(t, driver, func(c *config.Config) { c.MaxListsPerUser, c.InFlight = 3, config.InFlight{} })
 			for i := range 3 {
 				e.newList("alice", map[string]any{"name": fmt.Sprint("list ", i)})
 			}
@@ -187,6 +189,45 @@ func TestListLimit(t *testing.T) {
 				t.Errorf("fields %v: %s", p.fields(), p.Detail)
 			}
 			e.newList("bob", map[string]any{"name": "bob's first"})
+
+			// Racing creates of one user never overshoot the cap: one
+			// user's write transactions take turns (on PostgreSQL by the
+			// advisory lock their BEGIN takes, database/rls.go), so each
+			// counts what the others committed. A slow insert (a test
+			// trigger) holds each transaction open between its count and
+			// its commit, where a racer would otherwise count the same.
+			if driver == config.Postgres {
+				for _, ddl := range []string{
+					`CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$`,
+					`CREATE TRIGGER test_slow_insert BEFORE INSERT ON lists FOR EACH ROW EXECUTE FUNCTION test_slow_insert()`,
+				} {
+					if err := e.db.Exec(ddl).Error; err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			e.listen()
+			carol := e.token("carol")
+			statuses := make([]int, 30)
+			var wg sync.WaitGroup
+			for i := range statuses {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					statuses[i] = e.call("POST", "/api/carol/lists", carol, map[string]any{"name": fmt.Sprint("racer ", i)}).status
+				}()
+			}
+			wg.Wait()
+			count := map[int]int{}
+			for _, s := range statuses {
+				count[s]++
+			}
+			if count[201] != 3 || count[409] != 27 {
+				t.Errorf("statuses %v, want 3 × 201 and 27 × 409", count)
+			}
+			if got := e.listNames(t, "carol"); len(got) != 3 {
+				t.Errorf("carol has lists %v, the cap is 3", got)
+			}
 		})
 	}
 }
