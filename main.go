@@ -134,7 +134,7 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	if cfg.Database.Driver == config.Postgres {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
-		go func() { _ = database.Listen(listenCtx, listenDSN(cfg.Database), log, hub.Notify, hub.WakeAll) }()
+		go func() { _ = database.Listen(listenCtx, cfg.Database.DirectDSN(), log, hub.Notify, hub.WakeAll) }()
 	} else {
 		store.OnCommit(hub.Notify)
 	}
@@ -160,6 +160,11 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	go database.Janitor(janitorCtx, db, clock, time.Hour, log)
 	// Tombstones older than CHANGES_RETENTION go; every instance may purge.
 	go database.ChangesJanitor(janitorCtx, db, clock, cfg.Database.ChangesRetention, time.Hour, log)
+	// The first start after an upgrade of a large database builds the
+	// search indexes now, concurrently, not in the migration (database/search.go).
+	if cfg.Database.Driver == config.Postgres {
+		go database.BuildSearchIndexes(janitorCtx, cfg.Database, log)
+	}
 
 	// Every instance fires reminders; none leads (database/reminders.go).
 	// A firing is a change: the streams send it from the feed as a
@@ -232,16 +237,6 @@ func serve(cfg config.Config, clock models.Clock, stdout, stderr io.Writer) erro
 	}
 	log.Info("stopped", "took_ms", time.Since(start).Milliseconds())
 	return nil
-}
-
-// listenDSN is where the notification connection goes: the direct URL
-// when a pooler fronts DATABASE_URL (a transaction-mode pooler cannot hold
-// a LISTEN), else DATABASE_URL itself.
-func listenDSN(d config.Database) string {
-	if d.MigrationDSN != "" {
-		return d.MigrationDSN
-	}
-	return d.DSN
 }
 
 // serveMetrics serves /metrics on addr when METRICS_ADDR is set, so that it

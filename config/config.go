@@ -342,6 +342,16 @@ func parseDatabaseURL(raw string) (Database, error) {
 	return Database{}, errors.New("DATABASE_URL must start with postgres://, postgresql://, sqlite: or file:")
 }
 
+// DirectDSN is where a connection goes that a transaction-mode pooler
+// cannot carry (a LISTEN, a concurrent index build): DATABASE_MIGRATION_URL
+// when a pooler fronts DATABASE_URL, else DATABASE_URL itself.
+func (d Database) DirectDSN() string {
+	if d.MigrationDSN != "" {
+		return d.MigrationDSN
+	}
+	return d.DSN
+}
+
 // Redacted returns the DSN with any password replaced, for logs and start-up output.
 func (d Database) Redacted() string {
 	if d.Driver != Postgres {

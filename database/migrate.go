@@ -60,7 +60,7 @@ func migrate(ctx context.Context, db *gorm.DB, quotas config.Quotas, log *slog.L
 				return err
 			}
 		}
-		if err := installSearchIndex(tx, log); err != nil {
+		if err := installSearchIndex(tx, log, searchInPlaceRows); err != nil {
 			return err
 		}
 		if err := installQuotas(tx, postgresDialect, quotas); err != nil {

@@ -3,6 +3,7 @@ package database
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -234,5 +235,74 @@ func TestSearchIndexRefused(t *testing.T) {
 		if !slices.Equal(titles, []string{"100% done"}) {
 			t.Errorf("%s's q=%%: %q", user, titles)
 		}
+	}
+}
+
+// TestSearchIndexOfALargeTable: a migration that finds more tasks than it
+// builds indexes for in its own transaction leaves them to
+// BuildSearchIndexes, which builds them concurrently, rebuilds one that a
+// cancelled build left invalid, and does nothing once they are valid.
+func TestSearchIndexOfALargeTable(t *testing.T) {
+	dsn := testpg.NewDatabase(t)
+	db, err := Open(config.Database{Driver: config.Postgres, DSN: dsn}, time.Now, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = Close(db) })
+	state := func() map[string]string {
+		t.Helper()
+		var rows []struct {
+			Name  string
+			Valid bool
+		}
+		if err := db.Raw(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+			WHERE c.relname LIKE '%_trgm'`).Scan(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range rows {
+			out[r.Name] = map[bool]string{true: "valid", false: "invalid"}[r.Valid]
+		}
+		return out
+	}
+	for _, ix := range searchIndexes {
+		if err := db.Exec("DROP INDEX " + ix.name).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		if err := db.Create(&models.Task{UserID: "alice", Title: "task " + strings.Repeat("x", i)}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	if err := db.Transaction(func(tx *gorm.DB) error { return installSearchIndex(tx, log, 10) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); len(got) != 0 || !strings.Contains(logs.String(), "left to a concurrent build") {
+		t.Fatalf("20 tasks, at most 10 in place: indexes %v, log %s", got, logs.String())
+	}
+	cfg := config.Database{Driver: config.Postgres, DSN: dsn}
+	BuildSearchIndexes(t.Context(), cfg, log)
+	want := map[string]string{"idx_tasks_title_trgm": "valid", "idx_tasks_description_trgm": "valid"}
+	if got := state(); !maps.Equal(got, want) {
+		t.Fatalf("after the concurrent build: %v\n%s", got, logs.String())
+	}
+
+	// What a build cancelled midway leaves: an index marked invalid.
+	if err := db.Exec("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'idx_tasks_title_trgm'::regclass").Error; err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	BuildSearchIndexes(t.Context(), cfg, log)
+	if got := state(); !maps.Equal(got, want) || strings.Count(logs.String(), `"msg":"search index built"`) != 1 {
+		t.Fatalf("after rebuilding the invalid one: %v\n%s", got, logs.String())
+	}
+	logs.Reset()
+	BuildSearchIndexes(t.Context(), cfg, log)
+	if logs.Len() != 0 {
+		t.Errorf("with both valid, it did something: %s", logs.String())
 	}
 }
