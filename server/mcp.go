@@ -36,7 +36,6 @@ type agentsMount struct {
 func mountAgents(app *fiber.App, d Deps, perUser fiber.Handler, inFlight *middleware.InFlight, tasks *controllers.Tasks, lists *controllers.Lists) {
 	inner := fiber.New(fiber.Config{
 		ErrorHandler:          app.Config().ErrorHandler,
-		JSONEncoder:           controllers.EncodeJSON,
 		CaseSensitive:         true,
 		UnescapePath:          false, // as app: RequirePathUser decodes {user_id}
 		DisableStartupMessage: true,

@@ -75,7 +75,6 @@ func New(d Deps) *fiber.App {
 		// reach its own Location.
 		UnescapePath:          false,
 		DisableStartupMessage: true,
-		JSONEncoder:           controllers.EncodeJSON,
 	})
 
 	if d.Drain != nil {
