@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"syscall"
@@ -25,6 +26,17 @@ type sse struct {
 // lastID when it is not empty.
 func openEvents(t *testing.T, base, tok, lastID string) *sse {
 	t.Helper()
+	s, res, err := dialEvents(t, base, tok, lastID)
+	if s == nil {
+		t.Fatalf("opening the stream on %s: %v %v", base, res, err)
+	}
+	return s
+}
+
+// dialEvents is openEvents that reports a refusal instead of failing the
+// test: a nil stream with the response (its body read) or the error.
+func dialEvents(t *testing.T, base, tok, lastID string) (*sse, *http.Response, error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/me/events", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -32,9 +44,15 @@ func openEvents(t *testing.T, base, tok, lastID string) *sse {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
 	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode != 200 {
+	if err != nil {
 		cancel()
-		t.Fatalf("opening the stream on %s: %v %v", base, res, err)
+		return nil, nil, err
+	}
+	if res.StatusCode != 200 {
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		cancel()
+		return nil, res, nil
 	}
 	s := &sse{t: t, events: make(chan [3]string, 1000), stop: cancel}
 	go func() {
@@ -58,7 +76,7 @@ func openEvents(t *testing.T, base, tok, lastID string) *sse {
 		}
 	}()
 	t.Cleanup(cancel)
-	return s
+	return s, res, nil
 }
 
 // next is the next event within 5 s; ok false when the stream ended.

@@ -229,8 +229,12 @@ func (s *stream) run(w *bufio.Writer) {
 	if s.ready {
 		c := encodeCursor(s.cursor, s.user)
 		s.event(w, c, "ready", eventData{Cursor: c})
-	} else {
-		more = s.send(w, s.first)
+	} else if more = s.send(w, s.first); len(s.first.Changes) == 0 {
+		// Nothing was missed. fasthttp sends the headers with the first
+		// bytes of the body, so without these the client would not know
+		// it is connected (fetch would not resolve) until the first
+		// change or heartbeat, up to 15 s later.
+		_, _ = w.WriteString(":\n\n")
 	}
 	if s.flush(w) != nil {
 		return

@@ -80,7 +80,10 @@ const ListenReconnectDelay = time.Second
 // a LISTEN. When the connection drops, Listen connects again every
 // ListenReconnectDelay; each time it is listening again it calls resync,
 // since notifications sent meanwhile are lost (the streams catch up from
-// the feed).
+// the feed). It calls resync also when the connection drops and at each
+// failed reconnect: a stream then reads the feed, and when the database is
+// down that read fails and ends the stream with a clear event, instead of
+// the stream staying open, silent, on a database nobody can write to.
 func Listen(ctx context.Context, dsn string, log *slog.Logger, notify func(user string), resync func()) error {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -94,6 +97,7 @@ func Listen(ctx context.Context, dsn string, log *slog.Logger, notify func(user 
 		LogError: func(ctx context.Context, err error) {
 			if ctx.Err() == nil {
 				log.Warn("change notifications: connection lost; streams catch up from the feed once it is back", "error", err.Error())
+				resync()
 			}
 		},
 		ReconnectDelay: ListenReconnectDelay,

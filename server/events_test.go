@@ -284,6 +284,38 @@ func TestEventsLiveAndResume(t *testing.T) {
 	}, quickHeartbeat)
 }
 
+// TestEventsResumeAtTheHeadAnswersAtOnce: a stream resumed with nothing
+// missed answers its headers at once (with a comment line), so that the
+// client knows it is connected before the first change or heartbeat; the
+// next change then arrives as usual.
+func TestEventsResumeAtTheHeadAnswersAtOnce(t *testing.T) {
+	eachDB(t, func(t *testing.T, e *env) {
+		e.listen()
+		for _, tc := range []struct{ user, pathUser string }{{"alice", "alice"}, {"bob", "me"}} {
+			t.Run(tc.user, func(t *testing.T) {
+				tok := e.token(tc.user)
+				fresh, _ := openStream(t, e.baseURL, tc.pathUser, tok, "")
+				head := fresh.ready()
+				fresh.close()
+				for _, byHeader := range []bool{true, false} {
+					query, hdr := "since="+url.QueryEscape(head), []string(nil)
+					if byHeader {
+						query, hdr = "", []string{"Last-Event-ID", head}
+					}
+					start := time.Now()
+					s, res := openStream(t, e.baseURL, tc.pathUser, tok, query, hdr...)
+					if took := time.Since(start); s == nil || took > time.Second {
+						t.Fatalf("resuming at the head (header %v): %v after %s; the heartbeat is every 3 s", byHeader, res.Status, took)
+					}
+					a := e.create(tc.user, map[string]any{"title": "after resuming"})
+					head = s.expect("task.created", tc.user, a.ID).Cursor
+					s.close()
+				}
+			})
+		}
+	}, func(c *config.Config) { c.Events.Heartbeat = 3 * time.Second })
+}
+
 // TestEventsCarryLists: lists are on the stream as on the feed, in
 // position order with their tasks' changes: a list's delete with its
 // tasks sends the tasks' deletes first.

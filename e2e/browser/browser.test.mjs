@@ -1,7 +1,9 @@
 // The TypeScript client in a real browser: headless Chromium loads a tiny
 // page from http://localhost:3000 (the default CORS_ORIGINS) that calls
 // todo-api on another port, and goes through create → list → edit → toggle
-// → delete, checking the DOM after each step. The same page from
+// → delete, checking the DOM after each step. Two pages of one user stay in
+// step through the client's subscribe() within a second, and a page of
+// another user sees none of it. The same page from
 // http://127.0.0.1:3001 must be refused by the browser (CORS), and the docs
 // page must work with nothing but the binary. Run: node --test browser/
 import assert from "node:assert/strict";
@@ -18,6 +20,8 @@ import { startTodoAPI } from "../lib/todo-api.mjs";
 const allowed = "http://localhost:3000";
 const disallowed = "http://127.0.0.1:3001";
 const user = "alice";
+// The live pages' users: two pages of the first, one of the second.
+const liveUsers = ["carol", "dave"];
 
 let api, browser, servers, page;
 const consoleLines = [];
@@ -25,18 +29,26 @@ const consoleLines = [];
 before(async () => {
   api = await startTodoAPI({ CORS_ORIGINS: allowed });
   const token = api.token(user);
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL("page/app.ts", import.meta.url))],
-    bundle: true,
-    format: "iife",
-    target: "es2022",
-    write: false,
-    logLevel: "warning",
-  });
+  const bundle = (entry) =>
+    build({
+      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+      bundle: true,
+      format: "iife",
+      target: "es2022",
+      write: false,
+      logLevel: "warning",
+    }).then((b) => b.outputFiles[0].contents);
+  const tokens = Object.fromEntries(liveUsers.map((u) => [u, api.token(u)]));
   const files = {
     "/": ["text/html", readFileSync(new URL("page/index.html", import.meta.url))],
-    "/app.js": ["text/javascript", bundle.outputFiles[0].contents],
-    "/config.js": ["text/javascript", `window.TODO_CONFIG = ${JSON.stringify({ apiBase: api.baseUrl, userId: user, token })};`],
+    "/app.js": ["text/javascript", await bundle("page/app.ts")],
+    "/live.html": ["text/html", readFileSync(new URL("page/live.html", import.meta.url))],
+    "/live.js": ["text/javascript", await bundle("page/live.ts")],
+    "/config.js": [
+      "text/javascript",
+      `window.TODO_CONFIG = ${JSON.stringify({ apiBase: api.baseUrl, userId: user, token })};\n` +
+        `window.TODO_LIVE = ${JSON.stringify({ apiBase: api.baseUrl, tokens })};`,
+    ],
   };
   const serve = (req, res) => {
     const file = files[new URL(req.url, "http://x").pathname];
@@ -214,5 +226,109 @@ test("the docs page works from the binary alone, and can try a call with a token
     assert.deepEqual(refused, [], "the page tried something its Content-Security-Policy refuses");
   } finally {
     page.off("request", onRequest);
+  }
+});
+
+/** The JSON lines of a page's log (#events or #acks). */
+async function lines(p, selector) {
+  const text = (await p.textContent(selector)).trim();
+  return text === "" ? [] : text.split("\n").map((l) => JSON.parse(l));
+}
+
+/** Waits until p's log has more than n lines, and returns line n. */
+async function lineAfter(p, selector, n, timeout) {
+  await p.waitForFunction(
+    ([sel, count]) => document.querySelector(sel).textContent.trim().split("\n").filter(Boolean).length > count,
+    [selector, n],
+    // Not on animation frames (the default), which a page in the
+    // background gets seldom.
+    { timeout, polling: 20 },
+  );
+  return (await lines(p, selector))[n];
+}
+
+test("two pages of one user stay in step within 1 s; a page of another user sees nothing", async (t) => {
+  const [writer, reader, stranger] = await Promise.all([1, 2, 3].map(() => browser.context.newPage()));
+  const pages = { writer, reader, stranger };
+  try {
+    await Promise.all([
+      writer.goto(`${allowed}/live.html?user=${liveUsers[0]}`),
+      reader.goto(`${allowed}/live.html?user=${liveUsers[0]}`),
+      stranger.goto(`${allowed}/live.html?user=${liveUsers[1]}`),
+    ]);
+    for (const [name, p] of Object.entries(pages)) {
+      await p.waitForSelector('body[data-live="open"]', { timeout: 5000 });
+      assert.equal(await p.textContent("#error"), "", `${name} shows an error`);
+    }
+
+    // Playwright's clicks wait for animation frames, which only the page
+    // in front gets often; the others still read their streams at once.
+    await writer.bringToFront();
+
+    // step does one write in the writer page and checks that the reader
+    // page got its event within a second of the write's answer (and the
+    // writer page got it too, before the next step redraws its list).
+    const step = async (act, type) => {
+      const acks = (await lines(writer, "#acks")).length;
+      const seen = (await lines(reader, "#events")).length;
+      const own = (await lines(writer, "#events")).length;
+      await act();
+      const ack = await lineAfter(writer, "#acks", acks, 5000);
+      assert.ok(ack.status >= 200 && ack.status < 300, `the write answered ${JSON.stringify(ack)}`);
+      const ev = await lineAfter(reader, "#events", seen, 5000);
+      assert.equal(ev.type, type);
+      const delay = ev.at - ack.at;
+      assert.ok(delay < 1000, `${type} reached the other page ${delay} ms after the write's answer`);
+      t.diagnostic(`${type}: ${delay} ms`);
+      assert.equal((await lineAfter(writer, "#events", own, 5000)).type, type);
+      return ev.id;
+    };
+
+    const id = await step(async () => {
+      await writer.fill("#title", "Buy milk");
+      await writer.click("#new-task button");
+    }, "task.created");
+    const li = `#tasks li[data-id="${id}"]`;
+    assert.equal(await reader.inputValue(`${li} .title`), "Buy milk");
+
+    assert.equal(await step(async () => {
+      await writer.fill(`${li} .title`, "Buy oat milk");
+      await writer.click(`${li} .save`);
+    }, "task.updated"), id);
+    assert.equal(await reader.inputValue(`${li} .title`), "Buy oat milk");
+    assert.equal(await reader.getAttribute(li, "data-version"), "2");
+
+    assert.equal(await step(() => writer.check(`${li} .toggle`), "task.updated"), id);
+    assert.equal(await reader.isChecked(`${li} .toggle`), true);
+    assert.equal(await reader.getAttribute(li, "class"), "done");
+
+    assert.equal(await step(() => writer.click(`${li} .delete`), "task.deleted"), id);
+    assert.equal(await reader.$$eval("#tasks li", (l) => l.length), 0);
+
+    // A reminder due in about 2 s: the reader page's onReminder shows it,
+    // within a second of remind_at (and not before it).
+    const reminded = await step(async () => {
+      await writer.fill("#title", "Call the plumber");
+      await writer.fill("#remind-in", "2");
+      await writer.click("#new-task button");
+    }, "task.created");
+    const shown = await reader.waitForSelector(`#reminders li[data-id="${reminded}"]`, { timeout: 5000 });
+    const at = Number(await shown.getAttribute("data-at"));
+    const due = Date.parse(await shown.getAttribute("data-remind-at"));
+    assert.equal(await shown.getAttribute("data-late"), "false");
+    assert.equal(await shown.textContent(), "Call the plumber");
+    assert.ok(at >= due && at - due < 1000, `the reminder showed ${at - due} ms after remind_at`);
+    t.diagnostic(`reminder: ${at - due} ms after remind_at`);
+    await writer.waitForSelector(`#reminders li[data-id="${reminded}"]`, { timeout: 2000 });
+    assert.equal(await reader.$$eval("#reminders li", (l) => l.length), 1);
+
+    // The other user's page, open all along, got no event and shows nothing.
+    assert.deepEqual(await lines(stranger, "#events"), []);
+    assert.equal(await stranger.$$eval("#tasks li, #reminders li", (l) => l.length), 0);
+    for (const [name, p] of Object.entries(pages)) {
+      assert.equal(await p.textContent("#error"), "", `${name} shows an error`);
+    }
+  } finally {
+    await Promise.all(Object.values(pages).map((p) => p.close()));
   }
 });

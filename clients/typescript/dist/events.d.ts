@@ -2,6 +2,12 @@ import type { components } from "./schema.js";
 type Task = components["schemas"]["Task"];
 type List = components["schemas"]["List"];
 /**
+ * A reminder that fired: `task` has `reminded_at` set, and `late` says it
+ * came due while no instance of the API ran (it fired at the next start).
+ * `cursor` is the same as the `task.updated` delivered just before it.
+ */
+export type Reminder = components["schemas"]["ReminderEvent"];
+/**
  * One event of the user's stream. `cursor` is the change feed's position
  * of the change: the client resumes after the last one it was handed.
  */
@@ -24,15 +30,23 @@ export type StreamEvent = {
     type: "list.deleted";
     cursor: string;
     list_id: number;
-} | {
+} | ({
     type: "reminder";
-    cursor?: string;
-    task: Task;
-    late?: boolean;
+} & Reminder)
+/** The server could not read the feed (its database is down): the stream ends and reconnects by itself. */
+ | {
+    type: "unavailable";
+    cursor: string;
 };
 export interface SubscribeOptions {
     /** Called for every event, in order; each change once. */
-    onEvent: (event: StreamEvent) => void;
+    onEvent?: (event: StreamEvent) => void;
+    /**
+     * Called once for each reminder that fires, after `onEvent` has had the
+     * event (and the `task.updated` before it): show a notification here.
+     * A stream resuming with Last-Event-ID gets a reminder it missed too.
+     */
+    onReminder?: (reminder: Reminder) => void;
     /**
      * Called when the stream stops for good: a 401 after a token refresh, or
      * a 4xx the server will answer again (a cursor of another user is a 422, one

@@ -50,7 +50,11 @@ export function subscribe(target, options) {
                 outcome = await read(res.body, (event) => {
                     if (event.cursor)
                         cursor = event.cursor;
-                    options.onEvent(event);
+                    options.onEvent?.(event);
+                    if (event.type === "reminder") {
+                        const { type: _, ...reminder } = event;
+                        options.onReminder?.(reminder);
+                    }
                 });
             }
             catch (error) {

@@ -169,8 +169,11 @@ export interface paths {
          *       stream.
          *     - The stream ends at the token's `exp` with `token-expired`:
          *       reconnect with a fresh token and `Last-Event-ID`. It ends with
-         *       `unavailable` when its read of the feed fails (reconnect; a 503
-         *       says the database is still down), and without an event when the instance
+         *       `unavailable` when its read of the feed fails, which is within a
+         *       few seconds of the database going down (the stream ends rather
+         *       than pause: reconnect with `Last-Event-ID` until it is a 200
+         *       again, a 503 says the database is still down; every change not
+         *       yet received then comes once), and without an event when the instance
          *       shuts down or the client reads too slowly (events waiting longer
          *       than 10 s): reconnect with `Last-Event-ID`, nothing is lost.
          *     - At most `EVENTS_PER_USER` (default 10) streams a user (429) and

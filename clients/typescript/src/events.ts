@@ -5,6 +5,13 @@ type Task = components["schemas"]["Task"];
 type List = components["schemas"]["List"];
 
 /**
+ * A reminder that fired: `task` has `reminded_at` set, and `late` says it
+ * came due while no instance of the API ran (it fired at the next start).
+ * `cursor` is the same as the `task.updated` delivered just before it.
+ */
+export type Reminder = components["schemas"]["ReminderEvent"];
+
+/**
  * One event of the user's stream. `cursor` is the change feed's position
  * of the change: the client resumes after the last one it was handed.
  */
@@ -14,11 +21,19 @@ export type StreamEvent =
   | { type: "task.deleted"; cursor: string; id: number }
   | { type: "list.created" | "list.updated"; cursor: string; list: List }
   | { type: "list.deleted"; cursor: string; list_id: number }
-  | { type: "reminder"; cursor?: string; task: Task; late?: boolean };
+  | ({ type: "reminder" } & Reminder)
+  /** The server could not read the feed (its database is down): the stream ends and reconnects by itself. */
+  | { type: "unavailable"; cursor: string };
 
 export interface SubscribeOptions {
   /** Called for every event, in order; each change once. */
-  onEvent: (event: StreamEvent) => void;
+  onEvent?: (event: StreamEvent) => void;
+  /**
+   * Called once for each reminder that fires, after `onEvent` has had the
+   * event (and the `task.updated` before it): show a notification here.
+   * A stream resuming with Last-Event-ID gets a reminder it missed too.
+   */
+  onReminder?: (reminder: Reminder) => void;
   /**
    * Called when the stream stops for good: a 401 after a token refresh, or
    * a 4xx the server will answer again (a cursor of another user is a 422, one
@@ -101,7 +116,11 @@ export function subscribe(target: StreamTarget, options: SubscribeOptions): Subs
         options.onOpen?.();
         outcome = await read(res.body, (event) => {
           if (event.cursor) cursor = event.cursor;
-          options.onEvent(event);
+          options.onEvent?.(event);
+          if (event.type === "reminder") {
+            const { type: _, ...reminder } = event;
+            options.onReminder?.(reminder);
+          }
         });
       } catch (error) {
         if (abort.signal.aborted) return;

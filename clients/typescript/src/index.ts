@@ -24,7 +24,7 @@ export type {
   VersionedList,
   WriteOptions,
 } from "./client.js";
-export type { StreamEvent, SubscribeOptions, Subscription } from "./events.js";
+export type { Reminder, StreamEvent, SubscribeOptions, Subscription } from "./events.js";
 export { ApiError } from "./errors.js";
 export type { FieldError, Problem } from "./errors.js";
 export type { components, operations, paths } from "./schema.js";

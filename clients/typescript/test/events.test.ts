@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { createTodoClient, type GetToken, type StreamEvent, type Subscription } from "../src/index.js";
+import { createTodoClient, type GetToken, type Reminder, type StreamEvent, type Subscription } from "../src/index.js";
 import { startTodoAPI, type TodoAPI } from "./todo-api.js";
 
 let api: TodoAPI;
@@ -95,6 +95,44 @@ describe("subscribe", () => {
     } finally {
       sub.close();
       await sub.done;
+    }
+  });
+
+  it("hands each reminder that fires to onReminder once, typed, and none of another user's", async () => {
+    const erin = createTodoClient({ baseUrl: api.baseUrl, userId: "erin", getToken: () => api.token("erin") });
+    const frank = createTodoClient({ baseUrl: api.baseUrl, userId: "frank", getToken: () => api.token("frank") });
+    const all = collect();
+    const reminders: Reminder[] = [];
+    const franks: Reminder[] = [];
+    let frankOpen = false;
+    const subs = [
+      erin.subscribe({ onEvent: all.onEvent, onReminder: (r) => reminders.push(r) }),
+      // onReminder alone, without onEvent:
+      frank.subscribe({ onReminder: (r) => franks.push(r), onOpen: () => (frankOpen = true) }),
+    ];
+    try {
+      await all.until(1);
+      const remindAt = new Date(Date.now() + 2000);
+      const { task } = await erin.createTask({ title: "Call the plumber", remind_at: remindAt.toISOString() });
+      await frank.createTask({ title: "frank's, due at the same time", remind_at: remindAt.toISOString() });
+      // created, then the firing: task.updated and reminder at one cursor.
+      await all.until(4, 6000);
+      await new Promise((done) => setTimeout(done, 300));
+      expect(all.events.map((e) => e.type)).toEqual(["ready", "task.created", "task.updated", "reminder"]);
+      expect(reminders).toHaveLength(1);
+      const [r] = reminders;
+      expect(r?.task.id).toBe(task.id);
+      expect(r?.late).toBe(false);
+      expect(r?.cursor).toBe(all.events[2]?.cursor);
+      expect(r?.task.reminded_at).toBeTruthy();
+      const firedAfter = Date.parse(r!.task.reminded_at!) - remindAt.getTime();
+      expect(firedAfter).toBeGreaterThanOrEqual(0);
+      expect(firedAfter).toBeLessThan(1500);
+      expect(frankOpen).toBe(true);
+      expect(franks.map((f) => f.task.title)).toEqual(["frank's, due at the same time"]);
+    } finally {
+      for (const s of subs) s.close();
+      await Promise.all(subs.map((s) => s.done));
     }
   });
 

@@ -1,6 +1,6 @@
 // Compile-time checks of the types the package exports: npm run typecheck
 // fails when one of them breaks. Nothing here runs.
-import type { List, ListCreate, Task, TaskCreate, TaskPatch } from "../src/index.js";
+import type { List, ListCreate, Reminder, SubscribeOptions, Task, TaskCreate, TaskPatch } from "../src/index.js";
 
 type ReadOnly = "id" | "user_id" | "version" | "created_at" | "updated_at" | "completed_at" | "next_task_id" | "position" | "reminded_at";
 type Editable = "title" | "description" | "completed" | "priority" | "tags" | "due_date" | "recurrence" | "list_id" | "parent_id" | "remind_at";
@@ -25,3 +25,9 @@ export const withVersion: TaskPatch = { version: 3 };
 // A task as read may still be sent back as a body: the API ignores its
 // read-only fields, and TypeScript checks only the fields the body has.
 export const resend = (task: Task): TaskCreate => task;
+
+// onReminder is handed exactly the reminder event's data, late and cursor
+// always set.
+export const reminderKeys: Same<keyof Reminder, "cursor" | "task" | "late"> = true;
+export const reminderHandler: Same<Parameters<NonNullable<SubscribeOptions["onReminder"]>>[0], Reminder> = true;
+export const lateIsSet: Same<Reminder["late"], boolean> = true;
