@@ -100,8 +100,10 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 	if t.idempotencyKey {
 		if v, ok := args["idempotency_key"]; ok {
 			delete(args, "idempotency_key")
+			// null is no string either: decoded as "", it would be a
+			// create without a key, the retry the key was sent to prevent.
 			var key string
-			if json.Unmarshal(v, &key) != nil {
+			if bytes.Equal(bytes.TrimSpace(v), []byte("null")) || json.Unmarshal(v, &key) != nil {
 				return Request{}, 0, "idempotency_key must be a string."
 			}
 			r.Header["Idempotency-Key"] = key

@@ -6,20 +6,28 @@ package blackbox_test
 // against the built binary on PostgreSQL, all at once, every user also
 // throwing requests at task ids of the others. Each user is one goroutine,
 // so the last response a user got for a task is that task's state, and the
-// database must hold exactly that afterwards.
+// database must hold exactly that afterwards. Each user also holds an event
+// stream open all the while: afterwards no stream carried another user's
+// change, and each stream, and the change feed since the stream began,
+// ends with every acknowledged write of its user (each task at its last
+// acknowledged version, each acknowledged delete as one).
 //
 //	REQUIRE_POSTGRES=1 go test -tags soak -run TestSoak -count=1 -v ./blackbox \
 //	    -soak.users=16 -soak.ops=1500 -soak.duration=30s [-soak.rls]
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,14 +105,20 @@ func TestSoak(t *testing.T) {
 	svc := start(t, underLoad(append([]string{"DATABASE_URL=" + serveURL}, extra...)...)...)
 
 	var st soakStats
+	users := make([]string, *soakUsers)
+	for u := range users {
+		users[u] = fmt.Sprintf("soak-%02d", u)
+	}
+	watchers := watchAll(t, svc.base, users, &st)
 	began := time.Now()
-	acked := soakLoad(t, newClient(svc.base, *soakUsers*2), &st)
+	acked, gone, reg := soakLoad(t, newClient(svc.base, *soakUsers*2), &st)
 	elapsed := time.Since(began)
 	rows := soakVerify(t, dsn, acked, &st)
+	events := soakVerifyStreams(t, newClient(svc.base, 4), watchers, acked, gone, reg, &st)
 
 	ops := st.ops.Load()
-	fmt.Printf("soak: users=%d operations=%d (cross-user attempts %d) duration=%s ops/s=%.0f rows=%d rls=%v 5xx=%d violations=%d\n",
-		*soakUsers, ops, st.attacks.Load(), elapsed.Round(time.Millisecond), float64(ops)/elapsed.Seconds(), rows, *soakRLS,
+	fmt.Printf("soak: users=%d operations=%d (cross-user attempts %d) duration=%s ops/s=%.0f rows=%d streamed events=%d rls=%v 5xx=%d violations=%d\n",
+		*soakUsers, ops, st.attacks.Load(), elapsed.Round(time.Millisecond), float64(ops)/elapsed.Seconds(), rows, events, *soakRLS,
 		st.fiveXX.Load(), st.violations.Load())
 	for _, s := range st.samples {
 		t.Error(s)
@@ -115,28 +129,30 @@ func TestSoak(t *testing.T) {
 }
 
 // soakLoad runs the users at once until each has done -soak.ops or
-// -soak.duration is up, and returns each user's last acknowledged tasks.
-func soakLoad(t *testing.T, c *client, st *soakStats) []map[int64]task {
+// -soak.duration is up, and returns each user's last acknowledged tasks,
+// the ids of each user's acknowledged deletes, and every id handed out.
+func soakLoad(t *testing.T, c *client, st *soakStats) ([]map[int64]task, []map[int64]bool, *registry) {
 	var reg registry
 	acked := make([]map[int64]task, *soakUsers)
+	gone := make([]map[int64]bool, *soakUsers)
 	stopAt := time.Now().Add(*soakDuration)
 	var wg sync.WaitGroup
 	for u := 0; u < *soakUsers; u++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &soaker{user: fmt.Sprintf("soak-%02d", u), c: c, reg: &reg, st: st, mine: map[int64]task{},
+			w := &soaker{user: fmt.Sprintf("soak-%02d", u), c: c, reg: &reg, st: st, mine: map[int64]task{}, gone: map[int64]bool{},
 				rng: rand.New(rand.NewPCG(uint64(u), uint64(time.Now().UnixNano())))}
 			w.tok = token(t, w.user)
 			for i := 0; i < *soakOps && time.Now().Before(stopAt); i++ {
 				w.step()
 				st.ops.Add(1)
 			}
-			acked[u] = w.mine
+			acked[u], gone[u] = w.mine, w.gone
 		}()
 	}
 	wg.Wait()
-	return acked
+	return acked, gone, &reg
 }
 
 // soakVerify reads the database itself afterwards: every row was
@@ -197,6 +213,7 @@ type soaker struct {
 	st        *soakStats
 	rng       *rand.Rand
 	mine      map[int64]task // the last acknowledged state of each own task
+	gone      map[int64]bool // own tasks whose delete was acknowledged
 }
 
 func (w *soaker) path(suffix string) string {
@@ -408,6 +425,7 @@ func (w *soaker) remove() {
 	}
 	if _, ok := w.expect(w.call("DELETE", w.path(fmt.Sprintf("/%d", mine.ID)), nil), 204, "delete"); ok {
 		delete(w.mine, mine.ID)
+		w.gone[mine.ID] = true
 	}
 }
 
@@ -446,6 +464,7 @@ func (w *soaker) clear() {
 	for id, t := range w.mine {
 		if t.Completed {
 			delete(w.mine, id)
+			w.gone[id] = true
 			n++
 		}
 	}
@@ -485,4 +504,280 @@ func (w *soaker) attack() {
 	if strings.Contains(r.body, victim) {
 		w.st.violation("%s %s by %s shows %s's data: %s", v.method, path, w.user, victim, r.body)
 	}
+}
+
+// owners is who owns each id handed out.
+func (r *registry) owners() map[int64]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[int64]string, len(r.ids))
+	for i, id := range r.ids {
+		m[id] = r.own[i]
+	}
+	return m
+}
+
+// streamed is the last event a stream carried for one task.
+type streamed struct {
+	deleted bool
+	version int64
+}
+
+// watcher holds one user's event stream open through the soak, as a
+// browser tab would: it reconnects with Last-Event-ID when the stream
+// ends, and keeps the last event of each task.
+type watcher struct {
+	user, tok, base string
+	http            *http.Client
+	st              *soakStats
+	start           string // the cursor of the stream's ready event
+
+	mu     sync.Mutex
+	last   map[int64]streamed
+	events int
+	lastID string
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// watchAll opens a stream for each user and waits for each one's ready.
+// Each user first creates and deletes a task, so that the stream starts
+// past position 0: from 0 the feed is a full sync, which rightly sends no
+// tombstones (the client holds nothing), and a task created and deleted
+// before the stream's first read would leave no trace to check.
+func watchAll(t *testing.T, base string, users []string, st *soakStats) []*watcher {
+	hc := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0}}
+	c := newClient(base, 2)
+	ws := make([]*watcher, len(users))
+	for i, u := range users {
+		tok := token(t, u)
+		r := c.do("POST", "/api/"+url.PathEscape(u)+"/tasks", tok, titleBody("warm-up"))
+		tk, err := r.task()
+		if r.err != nil || r.status != 201 || err != nil {
+			t.Fatalf("%s's warm-up task: %d %v %s", u, r.status, r.err, r.body)
+		}
+		if r := c.do("DELETE", fmt.Sprintf("/api/%s/tasks/%d", url.PathEscape(u), tk.ID), tok, nil); r.status != 204 {
+			t.Fatalf("%s's warm-up delete: %d %v %s", u, r.status, r.err, r.body)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		w := &watcher{user: u, tok: tok, base: base, http: hc, st: st, last: map[int64]streamed{}, cancel: cancel, done: make(chan struct{})}
+		ready := make(chan string, 1)
+		go w.run(ctx, ready)
+		select {
+		case w.start = <-ready:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s's stream sent no ready", u)
+		}
+		ws[i] = w
+		t.Cleanup(w.stop)
+	}
+	return ws
+}
+
+func (w *watcher) stop() {
+	w.cancel()
+	<-w.done
+}
+
+// run reads the stream until ctx ends, reconnecting after a second of
+// pause (as the TypeScript client does) when it ends for any other reason.
+func (w *watcher) run(ctx context.Context, ready chan<- string) {
+	defer close(w.done)
+	for ctx.Err() == nil {
+		w.read(ctx, ready)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (w *watcher) read(ctx context.Context, ready chan<- string) {
+	req, err := http.NewRequestWithContext(ctx, "GET", w.base+"/api/"+url.PathEscape(w.user)+"/events", nil)
+	if err != nil {
+		w.st.violation("%s's stream: %v", w.user, err)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+w.tok)
+	w.mu.Lock()
+	if w.lastID != "" {
+		req.Header.Set("Last-Event-ID", w.lastID)
+	}
+	w.mu.Unlock()
+	res, err := w.http.Do(req)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.st.violation("%s's stream: %v", w.user, err)
+		}
+		return
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(res.Body)
+		w.st.violation("%s's stream: %d %s", w.user, res.StatusCode, body)
+		return
+	}
+	sc := bufio.NewScanner(res.Body)
+	var id, name, data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if name != "" {
+				w.event(id, name, data, ready)
+			}
+			id, name, data = "", "", ""
+		case strings.HasPrefix(line, "id: "):
+			id = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			name = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			data = line[6:]
+		}
+	}
+}
+
+func (w *watcher) event(id, name, data string, ready chan<- string) {
+	var b struct {
+		Cursor string `json:"cursor"`
+		Task   *task  `json:"task"`
+		ID     *int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(data), &b); err != nil {
+		w.st.violation("%s's stream: event %s data %q: %v", w.user, name, data, err)
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id != "" {
+		w.lastID = id
+	}
+	switch name {
+	case "ready":
+		if w.lastID == "" || w.lastID == b.Cursor {
+			w.lastID = b.Cursor
+			select {
+			case ready <- b.Cursor:
+			default:
+			}
+		}
+	case "task.created", "task.updated":
+		w.events++
+		if b.Task == nil || b.Task.UserID != w.user {
+			w.st.violation("%s's stream carried %s %s", w.user, name, data)
+			return
+		}
+		w.last[b.Task.ID] = streamed{version: b.Task.Version}
+	case "task.deleted":
+		w.events++
+		if b.ID == nil {
+			w.st.violation("%s's stream carried %s %s", w.user, name, data)
+			return
+		}
+		w.last[*b.ID] = streamed{deleted: true}
+	case "unavailable", "token-expired":
+		// The stream ends; run reconnects with Last-Event-ID.
+	default:
+		w.st.violation("%s's stream carried an event %q: %s", w.user, name, data)
+	}
+}
+
+// missing compares the last of each task (from the stream or the feed)
+// with what was acknowledged to user: every task at its last acknowledged
+// version, every acknowledged delete as a delete, and no id of another
+// user's. It returns what differs.
+func missing(user string, last map[int64]streamed, acked map[int64]task, gone map[int64]bool, owners map[int64]string) []string {
+	var out []string
+	for id, want := range acked {
+		if got, ok := last[id]; !ok || got.deleted || got.version != want.Version {
+			out = append(out, fmt.Sprintf("task %d: last %+v (present %v), acknowledged version %d", id, got, ok, want.Version))
+		}
+	}
+	for id := range gone {
+		if got, ok := last[id]; !ok || !got.deleted {
+			out = append(out, fmt.Sprintf("task %d: last %+v (present %v), acknowledged deleted", id, got, ok))
+		}
+	}
+	for id := range last {
+		if owner := owners[id]; owner != user {
+			out = append(out, fmt.Sprintf("task %d of %q", id, owner))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// soakVerifyStreams checks, once the load is over, each user's stream and
+// the change feed since that stream began against what was acknowledged
+// to the user. A stream may lag the last write by a moment, so it is given
+// a few seconds to catch up. It returns the number of change events the
+// streams carried.
+func soakVerifyStreams(t *testing.T, c *client, ws []*watcher, acked []map[int64]task, gone []map[int64]bool, reg *registry, st *soakStats) int {
+	owners := reg.owners()
+	total := 0
+	for u, w := range ws {
+		var diff []string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			w.mu.Lock()
+			diff = missing(w.user, w.last, acked[u], gone[u], owners)
+			w.mu.Unlock()
+			if len(diff) == 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		w.stop()
+		total += w.events
+		for i, d := range diff {
+			if i == 3 {
+				st.violation("%s's stream: %d differences in all", w.user, len(diff))
+				break
+			}
+			st.violation("%s's stream: %s", w.user, d)
+		}
+
+		feed := map[int64]streamed{}
+		since := w.start
+		for page := 0; ; page++ {
+			r := c.do("GET", "/api/"+url.PathEscape(w.user)+"/tasks/changes?limit=500&since="+url.QueryEscape(since), w.tok, nil)
+			var p struct {
+				Changes []struct {
+					Op   string `json:"op"`
+					Task *task  `json:"task"`
+					ID   *int64 `json:"id"`
+				} `json:"changes"`
+				Cursor  string `json:"cursor"`
+				HasMore bool   `json:"has_more"`
+			}
+			if r.err != nil || r.status != http.StatusOK || json.Unmarshal([]byte(r.body), &p) != nil || page > 100 {
+				st.violation("%s's feed since %s: %d %v %.300s", w.user, since, r.status, r.err, r.body)
+				break
+			}
+			for _, ch := range p.Changes {
+				switch {
+				case ch.Task != nil && ch.Task.UserID != w.user:
+					st.violation("%s's feed carries %s's task %d", w.user, ch.Task.UserID, ch.Task.ID)
+				case ch.Task != nil:
+					feed[ch.Task.ID] = streamed{version: ch.Task.Version}
+				case ch.ID != nil:
+					feed[*ch.ID] = streamed{deleted: true}
+				}
+			}
+			if !p.HasMore {
+				break
+			}
+			since = p.Cursor
+		}
+		diff = missing(w.user, feed, acked[u], gone[u], owners)
+		for i, d := range diff {
+			if i == 3 {
+				st.violation("%s's feed: %d differences in all", w.user, len(diff))
+				break
+			}
+			st.violation("%s's feed: %s", w.user, d)
+		}
+	}
+	return total
 }

@@ -70,7 +70,7 @@ const retryAfterFull = "5"
 // 200; after it, the stream ends with an event or by closing.
 func (h *Events) Stream(c *fiber.Ctx) error {
 	user := middleware.UserID(c)
-	since, resume, err := parseEventsStart(c, user)
+	start, resume, err := parseEventsStart(c, user)
 	if err != nil {
 		return err
 	}
@@ -84,11 +84,13 @@ func (h *Events) Stream(c *fiber.Ctx) error {
 		return problem.Unavailable("This instance has all the event streams it admits; retry shortly.").
 			WithHeader(fiber.HeaderRetryAfter, retryAfterFull)
 	}
-	s := &stream{h: h, sub: sub, user: user, cursor: since, expires: middleware.TokenExpiry(c), conn: c.Context().Conn()}
+	s := &stream{h: h, sub: sub, user: user, cursor: start.pos, expires: middleware.TokenExpiry(c), conn: c.Context().Conn()}
 	limitSendBuffer(s.conn)
 	ctx := c.UserContext()
 	if resume {
-		s.first, err = h.tasks.feedPage(ctx, user, since, eventsPage)
+		// The whole cursor, as the feed reads it: a long one's second
+		// position past the head is refused here as there.
+		s.first, err = h.tasks.feedPageAt(ctx, user, start, eventsPage)
 	} else {
 		s.cursor, err = h.tasks.store.ChangesHead(ctx, user)
 		s.ready = true
@@ -133,21 +135,21 @@ func limitSendBuffer(conn net.Conn) {
 // parseEventsStart reads where the stream starts: Last-Event-ID, else
 // ?since=, else now (resume false). A malformed or foreign cursor is 422
 // naming since, as in the feed.
-func parseEventsStart(c *fiber.Ctx, user string) (since int64, resume bool, err error) {
+func parseEventsStart(c *fiber.Ctx, user string) (since feedCursor, resume bool, err error) {
 	raw := c.Get("Last-Event-ID")
 	params, errs := querySpec{known: []string{"since"}}.params(c)
 	if len(params) == 1 && raw == "" {
 		raw = params[0].value
 	}
 	if len(errs) > 0 {
-		return 0, false, problem.Validation(errs...)
+		return feedCursor{}, false, problem.Validation(errs...)
 	}
 	if raw == "" {
-		return 0, false, nil
+		return feedCursor{}, false, nil
 	}
-	since, ok := decodeCursor(raw, user)
+	since, ok := decodeFeedCursor(raw, user)
 	if !ok {
-		return 0, false, problem.Invalid("since", "is not a cursor of this user's change feed; start over without since or Last-Event-ID")
+		return feedCursor{}, false, problem.Invalid("since", "is not a cursor of this user's change feed; start over without since or Last-Event-ID")
 	}
 	return since, true, nil
 }

@@ -122,6 +122,9 @@ type caller struct {
 // buffered answer back. The handler answers one JSON body per POST
 // (agents.Handler), so buffering holds nothing back.
 func (a *agentsMount) serve(c *fiber.Ctx) error {
+	if isBatch(c.Body()) {
+		return problem.New(fiber.StatusBadRequest, "JSON-RPC batches are not accepted: send one message per request.")
+	}
 	r, err := adaptor.ConvertRequest(c, true)
 	if err != nil {
 		return err
@@ -153,6 +156,16 @@ func (a *agentsMount) serve(c *fiber.Ctx) error {
 		w.status = http.StatusOK
 	}
 	return c.Status(w.status).Send(w.body.Bytes())
+}
+
+// isBatch reports whether body is a JSON-RPC batch (an array). The SDK
+// still runs batches for clients that name a protocol revision before
+// 2025-06-18, or none: one request, counted once by the per-user rate
+// limit, would then carry as many tool calls as fit in the body (some 600
+// creates in 64 KiB). No revision this server speaks needs them.
+func isBatch(body []byte) bool {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '['
 }
 
 // do serves one tool's request with the /api handlers, as the caller.
