@@ -73,7 +73,7 @@ export function TaskItem({ task, onToggle, onEdit, onDelete }: Props) {
             Remind me at
             <input name="remind_at" type="datetime-local" step="1" defaultValue={toLocal(task.remind_at)} />
           </label>
-          <label>
+          <label className="tags">
             Tags
             <input name="tags" defaultValue={task.tags.join(", ")} />
           </label>

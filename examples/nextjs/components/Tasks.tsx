@@ -306,7 +306,7 @@ export function Tasks({ user }: { user: { id: string; name: string; email: strin
           Remind me at
           <input name="remind_at" type="datetime-local" step="1" />
         </label>
-        <label>
+        <label className="tags">
           Tags
           <input name="tags" placeholder="home, errands" autoComplete="off" />
         </label>
