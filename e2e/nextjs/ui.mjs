@@ -1,6 +1,7 @@
 // The Next.js example (examples/nextjs) in headless Chromium, as a person
 // uses it: two users sign up through the pages; A creates, edits, completes
 // and deletes a task while a second page of A must show each change live;
+// a page of A without the stream has a stale write refused (412, If-Match);
 // B sees none of A's tasks; a reminder due in a few seconds shows in-page
 // and as a browser notification. A screenshot of each step goes to
 // $SCREENSHOTS. nextjs_test.go starts the app and todo-api and runs this with
@@ -106,6 +107,25 @@ async function run() {
   await shot(a1, "a-search");
   await a1.getByLabel("Search").fill("");
   await expectTitles(a1, ["Call the plumber", "Buy oat milk"]);
+
+  step("a page that missed a change: its write is refused (412) and it shows the current version");
+  const stale = await alice.newPage();
+  await stale.route("**/events*", (route) => route.abort()); // no live updates on this page
+  await stale.goto(web);
+  await expectTitles(stale, ["Call the plumber", "Buy oat milk"]);
+  await item(a1, "Call the plumber").getByRole("button", { name: "Edit" }).click();
+  const plumber = a1.getByRole("form", { name: "Edit Call the plumber" });
+  await plumber.getByLabel("Description").fill("before 9");
+  await plumber.getByRole("button", { name: "Save" }).click();
+  await item(a2, "Call the plumber").getByText("before 9").waitFor({ timeout: liveWithin });
+  assert.equal(await item(stale, "Call the plumber").getByText("before 9").count(), 0, "the stale page got the change");
+  await item(stale, "Call the plumber").getByRole("checkbox").click();
+  await stale.getByTestId("error").getByText("changed elsewhere").waitFor({ timeout: 5_000 });
+  await item(stale, "Call the plumber").getByText("before 9").waitFor({ timeout: 5_000 });
+  await waitChecked(stale, "Call the plumber", false, 5_000);
+  await waitChecked(a2, "Call the plumber", false, 1_000);
+  await shot(stale, "a-stale-page-412");
+  await stale.close();
 
   step("B sees none of A's tasks");
   await b.reload();

@@ -308,7 +308,7 @@ export function Tasks({ user }: { user: { id: string; name: string; email: strin
         </label>
         <label className="tags">
           Tags
-          <input name="tags" placeholder="home, errands" autoComplete="off" />
+          <input name="tags" placeholder="home, work" autoComplete="off" />
         </label>
         <button type="submit">Add task</button>
       </form>
