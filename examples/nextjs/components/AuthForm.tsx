@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 
+import { forgetToken } from "@/lib/api";
 import { authClient } from "@/lib/auth-client";
 
 /** AuthForm is the sign-up and the sign-in form: Better Auth's email and password. */
@@ -28,6 +29,7 @@ export function AuthForm({ mode }: { mode: "sign-up" | "sign-in" }) {
       setError(error.message ?? error.statusText ?? "That did not work; try again.");
       return;
     }
+    forgetToken(); // a token cached for whoever was signed in before
     router.replace("/");
     router.refresh();
   }
