@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -34,13 +35,13 @@ func (s querySpec) params(c *fiber.Ctx) ([]queryParam, []problem.FieldError) {
 	c.Context().QueryArgs().VisitAll(func(k, v []byte) {
 		name := string(k)
 		switch {
-		case !contains(s.known, name):
+		case !slices.Contains(s.known, name):
 			msg := s.unknown
 			if msg == "" {
 				msg = "is not a known query parameter"
 			}
 			errs = append(errs, problem.FieldError{Field: problem.Truncate(name, 64), Message: msg})
-		case seen[name] && !contains(s.repeatable, name):
+		case seen[name] && !slices.Contains(s.repeatable, name):
 			errs = append(errs, problem.FieldError{Field: name, Message: "must be given at most once"})
 		default:
 			seen[name] = true
@@ -48,15 +49,6 @@ func (s querySpec) params(c *fiber.Ctx) ([]queryParam, []problem.FieldError) {
 		}
 	})
 	return params, errs
-}
-
-func contains(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // parseListFilter reads list=<id>|inbox into f, for the list of tasks and

@@ -12,15 +12,11 @@
 package betterauth_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -28,13 +24,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 
+	"todo-api/e2e/internal/proc"
 	"todo-api/internal/jwkstest"
 	"todo-api/internal/testpg"
 )
@@ -54,7 +50,7 @@ func TestBetterAuthEndToEnd(t *testing.T) {
 		t.Fatal("better-auth is not installed: run npm ci in e2e/better-auth")
 	}
 	t.Logf("better-auth %s, pg %s, node %s", packageVersion(t, "better-auth"), packageVersion(t, "pg"), nodeVersion(t, node))
-	bin := buildAPI(t)
+	bin := proc.BuildAPI(t)
 	for _, alg := range algorithms {
 		t.Run(alg, func(t *testing.T) { endToEnd(t, node, bin, alg) })
 	}
@@ -62,21 +58,21 @@ func TestBetterAuthEndToEnd(t *testing.T) {
 
 func endToEnd(t *testing.T, node, bin, alg string) {
 	authDB := testpg.NewDatabase(t)
-	authURL := "http://127.0.0.1:" + freePort(t)
-	startProcess(t, "better-auth", "listening on", exec.Command(node, "server.mjs"),
-		"DATABASE_URL="+authDB, "BETTER_AUTH_URL="+authURL, "BETTER_AUTH_SECRET="+randomHex(32), "JWT_ALG="+alg)
+	authURL := "http://127.0.0.1:" + proc.FreePort(t)
+	proc.Start(t, "better-auth", "listening on", exec.Command(node, "server.mjs"),
+		"DATABASE_URL="+authDB, "BETTER_AUTH_URL="+authURL, "BETTER_AUTH_SECRET="+proc.RandomHex(32), "JWT_ALG="+alg)
 
 	alice := signUp(t, authURL, "alice")
 	bob := signUp(t, authURL, "bob")
 	observeToken(t, authURL, alice, alg)
 
 	// todo-api with only BETTER_AUTH_URL for auth.
-	apiURL := "http://127.0.0.1:" + freePort(t)
+	apiURL := "http://127.0.0.1:" + proc.FreePort(t)
 	api := exec.Command(bin)
 	api.Dir = t.TempDir() // no .env from the checkout
-	startProcess(t, "todo-api", `"msg":"listening"`, api,
+	proc.Start(t, "todo-api", `"msg":"listening"`, api,
 		"PORT="+strings.TrimPrefix(apiURL, "http://127.0.0.1:"), "DATABASE_URL="+testpg.NewDatabase(t), "BETTER_AUTH_URL="+authURL)
-	eventually(t, 20*time.Second, "todo-api ready (JWKS loaded)", func() bool {
+	proc.Eventually(t, 20*time.Second, "todo-api ready (JWKS loaded)", func() bool {
 		status, _ := call(t, "GET", apiURL+"/readyz", "", nil)
 		return status == 200
 	})
@@ -170,7 +166,7 @@ func rotation(t *testing.T, authURL, authDB string, u *user, status func(string)
 		t.Fatalf("Better Auth kept kid %v after its key expired", oldKid)
 	}
 	begin := time.Now()
-	eventually(t, 15*time.Second, "token with the rotated-in kid accepted", func() bool { return status(newToken) == 200 })
+	proc.Eventually(t, 15*time.Second, "token with the rotated-in kid accepted", func() bool { return status(newToken) == 200 })
 	t.Logf("rotation: kid %v -> %v, accepted after %v", oldKid, newKid, time.Since(begin).Round(time.Millisecond))
 	if got := status(oldToken); got != 200 {
 		t.Errorf("old key, still in the JWKS grace period, refused: %d", got)
@@ -180,8 +176,8 @@ func rotation(t *testing.T, authURL, authDB string, u *user, status func(string)
 		t.Fatal(err)
 	}
 	// Any unknown kid makes todo-api refresh; a made-up one will do.
-	probe := jwkstest.NewKey(t, "EdDSA", "probe-"+randomHex(4)).Sign(t, jwt.MapClaims{"sub": u.id, "exp": time.Now().Add(time.Minute).Unix()})
-	eventually(t, 15*time.Second, "removed key refused", func() bool {
+	probe := jwkstest.NewKey(t, "EdDSA", "probe-"+proc.RandomHex(4)).Sign(t, jwt.MapClaims{"sub": u.id, "exp": time.Now().Add(time.Minute).Unix()})
+	proc.Eventually(t, 15*time.Second, "removed key refused", func() bool {
 		_ = status(probe)
 		return status(oldToken) == 401
 	})
@@ -354,73 +350,6 @@ func call(t *testing.T, method, url, token string, body any) (int, []byte) {
 	return res.StatusCode, raw
 }
 
-// startProcess runs cmd with a clean environment plus env,
-// waits until its output has a line containing ready, and stops it when the
-// test ends. Its output is shown when the test fails.
-func startProcess(t *testing.T, name, ready string, cmd *exec.Cmd, env ...string) {
-	t.Helper()
-	home := t.TempDir()
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + home}, env...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var mu sync.Mutex
-	var out strings.Builder
-	seen := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		once := sync.Once{}
-		for sc.Scan() {
-			mu.Lock()
-			out.WriteString(sc.Text() + "\n")
-			mu.Unlock()
-			if strings.Contains(sc.Text(), ready) {
-				once.Do(func() { close(seen) })
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); pw.Close() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("%s output:\n%s", name, out.String())
-			mu.Unlock()
-		}
-	})
-	select {
-	case <-seen:
-	case err := <-exited:
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("%s exited before it was ready: %v\n%s", name, err, out.String())
-	case <-time.After(90 * time.Second):
-		t.Fatalf("%s not ready after 90 s", name)
-	}
-}
-
-// buildAPI builds the todo-api binary from this checkout.
-func buildAPI(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "todo-api")
-	out, err := exec.Command("go", "build", "-o", bin, "todo-api").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func packageVersion(t *testing.T, name string) string {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("node_modules", name, "package.json"))
@@ -440,30 +369,4 @@ func nodeVersion(t *testing.T, node string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(within); !cond(); time.Sleep(100 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-	}
 }
