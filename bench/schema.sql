@@ -1,8 +1,18 @@
 -- The contract's table, exactly. Recreated from scratch by `reseed.sh --schema`;
 -- bench/run.sh then starts the service once, whose auto-migration adds its own
--- columns (with defaults) and indexes, before the ceiling and the service are measured.
-DROP TABLE IF EXISTS idempotency_keys;
-DROP TABLE IF EXISTS tasks;
+-- columns (with defaults), indexes, tables and triggers, before the ceiling and the
+-- service are measured. The service's own tables and functions go too, so that
+-- every start after --schema migrates a database as new as the contract's.
+DROP TABLE IF EXISTS idempotency_keys, task_tombstones, tasks, lists, user_usage CASCADE;
+DO $$
+DECLARE fn regprocedure;
+BEGIN
+    FOR fn IN SELECT oid::regprocedure FROM pg_proc
+        WHERE pronamespace = current_schema()::regnamespace AND proname LIKE 'todo\_%'
+    LOOP
+        EXECUTE 'DROP FUNCTION ' || fn || ' CASCADE';
+    END LOOP;
+END $$;
 CREATE TABLE tasks (
     id          bigserial PRIMARY KEY,
     user_id     text         NOT NULL,

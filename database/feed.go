@@ -159,26 +159,24 @@ END`
 // pgFeedFunctions returns the statements that (re)create the trigger
 // functions and their triggers, or none when they are in place.
 func pgFeedFunctions(tx *gorm.DB) ([]string, error) {
+	feed := pgTriggered{function: "todo_feed_task", body: pgFeedBody}
+	for _, ft := range feedTables {
+		write, del := "todo_feed_"+ft.kind+"_write", "todo_feed_"+ft.kind+"_delete"
+		feed.triggers = append(feed.triggers,
+			pgTrigger{write, "CREATE OR REPLACE TRIGGER " + write + " BEFORE INSERT OR UPDATE ON " + ft.table + " FOR EACH ROW EXECUTE FUNCTION todo_feed_task()"},
+			pgTrigger{del, "CREATE OR REPLACE TRIGGER " + del + " AFTER DELETE ON " + ft.table + " FOR EACH ROW EXECUTE FUNCTION todo_feed_task()"})
+	}
+	floor := pgTriggered{function: "todo_feed_floor", body: pgFloorBody, triggers: []pgTrigger{
+		{"todo_feed_floor_delete", "CREATE OR REPLACE TRIGGER todo_feed_floor_delete AFTER DELETE ON task_tombstones REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION todo_feed_floor()"},
+		{"todo_feed_floor_truncate", "CREATE OR REPLACE TRIGGER todo_feed_floor_truncate AFTER TRUNCATE ON task_tombstones FOR EACH STATEMENT EXECUTE FUNCTION todo_feed_floor()"},
+	}}
 	var steps []string
-	current, err := pgFunctionSource(tx, "todo_feed_task")
-	if err != nil {
-		return nil, err
-	}
-	if current != pgFeedBody {
-		steps = append(steps, pgTriggerFunction("todo_feed_task", pgFeedBody))
-		for _, ft := range feedTables {
-			steps = append(steps,
-				"CREATE OR REPLACE TRIGGER todo_feed_"+ft.kind+"_write BEFORE INSERT OR UPDATE ON "+ft.table+" FOR EACH ROW EXECUTE FUNCTION todo_feed_task()",
-				"CREATE OR REPLACE TRIGGER todo_feed_"+ft.kind+"_delete AFTER DELETE ON "+ft.table+" FOR EACH ROW EXECUTE FUNCTION todo_feed_task()")
+	for _, f := range []pgTriggered{feed, floor} {
+		s, err := f.steps(tx)
+		if err != nil {
+			return nil, err
 		}
-	}
-	if current, err = pgFunctionSource(tx, "todo_feed_floor"); err != nil {
-		return nil, err
-	}
-	if current != pgFloorBody {
-		steps = append(steps, pgTriggerFunction("todo_feed_floor", pgFloorBody),
-			"CREATE OR REPLACE TRIGGER todo_feed_floor_delete AFTER DELETE ON task_tombstones REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION todo_feed_floor()",
-			"CREATE OR REPLACE TRIGGER todo_feed_floor_truncate AFTER TRUNCATE ON task_tombstones FOR EACH STATEMENT EXECUTE FUNCTION todo_feed_floor()")
+		steps = append(steps, s...)
 	}
 	return steps, nil
 }

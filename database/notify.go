@@ -36,17 +36,12 @@ END`
 // trigger on user_usage, or none when it is in place (a serving role that
 // owns nothing must find nothing to do).
 func pgNotifyFunction(tx *gorm.DB) ([]string, error) {
-	current, err := pgFunctionSource(tx, "todo_notify_change")
-	if err != nil || current == pgNotifyBody {
-		return nil, err
-	}
-	return []string{
-		pgTriggerFunction("todo_notify_change", pgNotifyBody),
-		`CREATE OR REPLACE TRIGGER todo_notify_change_insert AFTER INSERT ON user_usage FOR EACH ROW
-			WHEN (NEW.changes_head > 0) EXECUTE FUNCTION todo_notify_change()`,
-		`CREATE OR REPLACE TRIGGER todo_notify_change_update AFTER UPDATE OF changes_head ON user_usage FOR EACH ROW
-			WHEN (NEW.changes_head IS DISTINCT FROM OLD.changes_head) EXECUTE FUNCTION todo_notify_change()`,
-	}, nil
+	return pgTriggered{function: "todo_notify_change", body: pgNotifyBody, triggers: []pgTrigger{
+		{"todo_notify_change_insert", `CREATE OR REPLACE TRIGGER todo_notify_change_insert AFTER INSERT ON user_usage FOR EACH ROW
+			WHEN (NEW.changes_head > 0) EXECUTE FUNCTION todo_notify_change()`},
+		{"todo_notify_change_update", `CREATE OR REPLACE TRIGGER todo_notify_change_update AFTER UPDATE OF changes_head ON user_usage FOR EACH ROW
+			WHEN (NEW.changes_head IS DISTINCT FROM OLD.changes_head) EXECUTE FUNCTION todo_notify_change()`},
+	}}.steps(tx)
 }
 
 // installNotify adds the notifying trigger, inside the migration's

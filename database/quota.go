@@ -84,10 +84,12 @@ const usageTable = "user_usage"
 // inside the migration's transaction. The first time, it counts the rows
 // already there; on PostgreSQL after the triggers exist, whose creation
 // locks writers out of both tables until the migration commits, so that no
-// row is counted twice or missed.
+// row is counted twice or missed. A PostgreSQL table that is new to its
+// counter (dropped and created again under user_usage) is counted again the
+// same way: what user_usage holds is the old table's count.
 func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 	fresh := !tx.Migrator().HasTable(usageTable)
-	var steps []string
+	var steps, recounted []string
 	if d == postgresDialect {
 		// Even IF NOT EXISTS needs rights on the schema, which a serving
 		// role that owns nothing lacks: it must find nothing to do.
@@ -99,11 +101,20 @@ func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 				changes_head bigint NOT NULL DEFAULT 0)`)
 		}
 		for _, c := range countedTables(q) {
-			fn, err := pgCounterFunction(tx, c)
+			counter := pgCounter(c)
+			counting, err := counter.complete(tx)
+			if err != nil {
+				return err
+			}
+			fn, err := counter.steps(tx)
 			if err != nil {
 				return err
 			}
 			steps = append(steps, fn...)
+			if !fresh && !counting {
+				recounted = append(recounted, c.table)
+				steps = append(steps, c.recount()...)
+			}
 		}
 	} else {
 		steps = append(steps, `CREATE TABLE IF NOT EXISTS user_usage (
@@ -122,12 +133,28 @@ func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 				UNION ALL SELECT user_id, 0, 1 FROM idempotency_keys) AS rows
 			GROUP BY user_id`)
 	}
-	for _, s := range steps {
-		if err := tx.Exec(s).Error; err != nil {
-			return fmt.Errorf("installing quotas: %w", err)
+	run := func() error {
+		for _, s := range steps {
+			if err := tx.Exec(s).Error; err != nil {
+				return fmt.Errorf("installing quotas: %w", err)
+			}
 		}
+		return nil
 	}
-	return nil
+	if len(recounted) > 0 {
+		return withoutForcedRLS(tx, recounted, run)
+	}
+	return run()
+}
+
+// recount sets every user's count of c's table to what the table holds.
+func (c counted) recount() []string {
+	return []string{
+		fmt.Sprintf(`INSERT INTO user_usage AS u (user_id, %[1]s) SELECT user_id, count(*) FROM %[2]s GROUP BY user_id
+			ON CONFLICT (user_id) DO UPDATE SET %[1]s = EXCLUDED.%[1]s WHERE u.%[1]s <> EXCLUDED.%[1]s`, c.column, c.table),
+		fmt.Sprintf(`UPDATE user_usage AS u SET %[1]s = 0 WHERE u.%[1]s <> 0
+			AND NOT EXISTS (SELECT 1 FROM %[2]s AS t WHERE t.user_id = u.user_id)`, c.column, c.table),
+	}
 }
 
 // refusal is the condition and message of the check after an insert.
@@ -136,14 +163,11 @@ func (c counted) refusal(count string) (cond, msg string) {
 		fmt.Sprintf("%s%s %d", quotaMark, c.column, c.limit)
 }
 
-// pgCounterFunction returns the statements that (re)create c's trigger
-// function and its triggers, or none when the function in place already has
-// this cap: a serving role that owns nothing (row-level security) can then
-// start without any DDL. The triggers run per statement over transition
-// tables, so clearing 10,000 completed tasks updates one usage row once.
-// SECURITY DEFINER lets them write user_usage, which the serving role
-// cannot touch at all.
-func pgCounterFunction(tx *gorm.DB, c counted) ([]string, error) {
+// pgCounter is c's trigger function, with its cap, and its triggers. They
+// run per statement over transition tables, so clearing 10,000 completed
+// tasks updates one usage row once. SECURITY DEFINER lets them write
+// user_usage, which the serving role cannot touch at all.
+func pgCounter(c counted) pgTriggered {
 	name := "todo_count_" + c.table
 	cond, msg := c.refusal("most")
 	body := fmt.Sprintf(`
@@ -168,18 +192,16 @@ BEGIN
 	END IF;
 	RETURN NULL;
 END`, c.column, cond, msg, pgQuotaCode)
-	current, err := pgFunctionSource(tx, name)
-	if err != nil || current == body {
-		return nil, err
+	trigger := func(suffix, create string) pgTrigger {
+		return pgTrigger{name + "_" + suffix, fmt.Sprintf(create, name, c.table)}
 	}
-	return []string{
-		pgTriggerFunction(name, body),
-		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_insert AFTER INSERT ON %[2]s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
-		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_delete AFTER DELETE ON %[2]s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
+	return pgTriggered{function: name, body: body, triggers: []pgTrigger{
+		trigger("insert", "CREATE OR REPLACE TRIGGER %[1]s_insert AFTER INSERT ON %[2]s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()"),
+		trigger("delete", "CREATE OR REPLACE TRIGGER %[1]s_delete AFTER DELETE ON %[2]s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()"),
 		// TRUNCATE (the benchmark's reseed, an operator's reset) fires no
 		// delete trigger.
-		fmt.Sprintf("CREATE OR REPLACE TRIGGER %[1]s_truncate AFTER TRUNCATE ON %[2]s FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()", name, c.table),
-	}, nil
+		trigger("truncate", "CREATE OR REPLACE TRIGGER %[1]s_truncate AFTER TRUNCATE ON %[2]s FOR EACH STATEMENT EXECUTE FUNCTION %[1]s()"),
+	}}
 }
 
 // sqliteTriggers recreates c's row triggers; SQLite has no statement
@@ -201,23 +223,4 @@ func sqliteTriggers(c counted) []string {
 			UPDATE user_usage SET %[3]s = %[3]s - 1 WHERE user_id = OLD.user_id;
 		END`, name, c.table, c.column),
 	}
-}
-
-// pgFunctionSource is the body of the trigger function name in the current
-// schema, or "" when there is none: a migration compares it with what it
-// would create, so that a serving role that owns nothing finds nothing to do.
-func pgFunctionSource(tx *gorm.DB, name string) (string, error) {
-	var current string
-	err := tx.Raw(`SELECT coalesce((SELECT prosrc FROM pg_proc WHERE proname = ? AND pronamespace = current_schema()::regnamespace), '')`, name).
-		Scan(&current).Error
-	if err != nil {
-		return "", fmt.Errorf("reading the function %s: %w", name, err)
-	}
-	return current, nil
-}
-
-// pgTriggerFunction (re)creates a trigger function that runs as the tables'
-// owner, with the search path of the migration.
-func pgTriggerFunction(name, body string) string {
-	return "CREATE OR REPLACE FUNCTION " + name + "() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$" + body + "$fn$"
 }
