@@ -46,7 +46,7 @@ func (t tool) handler(do Doer, o Options) mcp.ToolHandler {
 // call returns the tool's result and the REST status behind it (0 when the
 // arguments were refused before any request).
 func (t tool) call(ctx context.Context, do Doer, raw json.RawMessage) (*mcp.CallToolResult, int) {
-	r, id, terr := t.request(ctx, raw)
+	r, id, version, terr := t.request(ctx, raw)
 	if terr != "" {
 		return failed(string(terr), nil), 0
 	}
@@ -56,17 +56,45 @@ func (t tool) call(ctx context.Context, do Doer, raw json.RawMessage) (*mcp.Call
 		// ours, not the client's, to read.
 		return failed("The request could not be served; retry shortly.", nil), http.StatusInternalServerError
 	}
+	if resp.Status == http.StatusPreconditionFailed && version > 0 {
+		return stale(ctx, do, r.User, id, version), resp.Status
+	}
 	return t.result(resp, id), resp.Status
 }
 
+// stale answers a write refused because the task is no longer at version:
+// the REST 412 names no version, so the task is read again for the one an
+// agent needs to retry with, and sent along, which saves it the re-read.
+func stale(ctx context.Context, do Doer, user string, id, version int64) *mcp.CallToolResult {
+	resp, err := do(ctx, Request{Method: http.MethodGet, User: user, Path: "/tasks/" + strconv.FormatInt(id, 10), Header: map[string]string{}})
+	if err != nil {
+		return failed("The request could not be served; retry shortly.", nil)
+	}
+	var current struct {
+		Version *int64 `json:"version"`
+	}
+	if resp.Status != http.StatusOK {
+		// Deleted in the meantime: answered as any unknown id.
+		return tool{}.result(resp, id)
+	}
+	if json.Unmarshal(resp.Body, &current) != nil || current.Version == nil {
+		return failed("The answer could not be read; retry shortly.", nil)
+	}
+	text := fmt.Sprintf("Task %d is now at version %d, not %d: it was changed since you read it, so this call changed nothing. "+
+		"Read it (get_task, or the task below), decide whether your change still applies, and retry with version %d.",
+		id, *current.Version, version, *current.Version)
+	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}, &mcp.TextContent{Text: string(resp.Body)}}, IsError: true}
+}
+
 // request builds t's REST request from the arguments: user_id selects the
-// path's user, id the task, idempotency_key the header; everything else is
-// the body or the query, as sent, for the REST handlers to judge.
-func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64, toolError) {
+// path's user, id the task, idempotency_key and version the headers;
+// everything else is the body or the query, as sent, for the REST handlers
+// to judge. It returns the task id and the version, 0 where there is none.
+func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64, int64, toolError) {
 	args := map[string]json.RawMessage{}
 	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && !bytes.Equal(trimmed, []byte("null")) {
 		if err := json.Unmarshal(trimmed, &args); err != nil {
-			return Request{}, 0, "The arguments must be a JSON object."
+			return Request{}, 0, 0, "The arguments must be a JSON object."
 		}
 	}
 	r := Request{Method: t.method, User: "me", Path: t.path, Header: map[string]string{}}
@@ -74,10 +102,10 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 		delete(args, "user_id")
 		var user string
 		if json.Unmarshal(v, &user) != nil {
-			return Request{}, 0, "user_id must be a string: the token's own user id, or me."
+			return Request{}, 0, 0, "user_id must be a string: the token's own user id, or me."
 		}
 		if user != "" && user != "me" && user != caller(ctx).userID {
-			return Request{}, 0, "user_id is not the token's user: an agent acts only as the user whose token it sends. Leave user_id out, or send me."
+			return Request{}, 0, 0, "user_id is not the token's user: an agent acts only as the user whose token it sends. Leave user_id out, or send me."
 		}
 		if user != "" {
 			r.User = user
@@ -88,11 +116,11 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 		v, ok := args["id"]
 		delete(args, "id")
 		if !ok {
-			return Request{}, 0, "id is required: the id of one of your tasks."
+			return Request{}, 0, 0, "id is required: the id of one of your tasks."
 		}
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 		if err != nil || n < 1 {
-			return Request{}, 0, errNoTask
+			return Request{}, 0, 0, errNoTask
 		}
 		id = n
 		r.Path = strings.Replace(t.path, "{id}", strconv.FormatInt(n, 10), 1)
@@ -104,9 +132,24 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 			// create without a key, the retry the key was sent to prevent.
 			var key string
 			if bytes.Equal(bytes.TrimSpace(v), []byte("null")) || json.Unmarshal(v, &key) != nil {
-				return Request{}, 0, "idempotency_key must be a string."
+				return Request{}, 0, 0, "idempotency_key must be a string."
 			}
 			r.Header["Idempotency-Key"] = key
+		}
+	}
+	var version int64
+	if t.versioned {
+		if v, ok := args["version"]; ok {
+			delete(args, "version")
+			// null is refused too: taken as "no version", it would be the
+			// unconditional write the version was sent to prevent.
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil || n < 1 {
+				return Request{}, 0, 0, "version must be a positive integer: the task's version as you last read it."
+			}
+			version = n
+			// The REST API's strong ETag of a task, "<id>-<version>".
+			r.Header["If-Match"] = `"` + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(n, 10) + `"`
 		}
 	}
 	for k, v := range t.defaults {
@@ -117,10 +160,10 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 	if t.query {
 		q, terr := queryOf(args)
 		if terr != "" {
-			return Request{}, 0, terr
+			return Request{}, 0, 0, terr
 		}
 		r.Query = q
-		return r, id, ""
+		return r, id, 0, ""
 	}
 	if t.method != http.MethodGet && t.method != http.MethodDelete {
 		r.Body, _ = json.Marshal(args) // raw messages the SDK has parsed: always encodes
@@ -130,9 +173,9 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 		for k := range args {
 			names = append(names, k)
 		}
-		return Request{}, 0, toolError(fmt.Sprintf("%s takes no argument %s.", t.name, strings.Join(names, ", ")))
+		return Request{}, 0, 0, toolError(fmt.Sprintf("%s takes no argument %s.", t.name, strings.Join(names, ", ")))
 	}
-	return r, id, ""
+	return r, id, version, ""
 }
 
 // queryOf turns arguments into query parameters as a REST client would

@@ -15,9 +15,10 @@ import (
 // not panic, and what it builds stays inside the caller's scope: the path
 // names the caller (or me) and, for a tool on one task, a positive
 // decimal id and nothing else; a user_id naming anyone else is refused;
-// the arguments it consumes (user_id, id, idempotency_key) are not sent on
-// where the REST handlers would read them again; a body is one JSON
-// object; and a refusal is a message, never an empty one.
+// the arguments it consumes (user_id, id, idempotency_key, version) are not
+// sent on where the REST handlers would read them again; a version becomes
+// the If-Match of that task at that version and nothing else; a body is one
+// JSON object; and a refusal is a message, never an empty one.
 func FuzzToolRequest(f *testing.F) {
 	for i, seed := range []string{
 		`{"title":"x"}`,
@@ -37,15 +38,31 @@ func FuzzToolRequest(f *testing.F) {
 		`{"title":"x","title":"y"}`,
 		`{"idempotency_key":"k\r\nX-Evil: 1"}`,
 		`{"user_id":"alice\u0000"}`,
+		`{"id":1,"version":3,"title":"x"}`,
+		`{"id":1,"version":"3"}`,
+		`{"id":1,"version":null}`,
+		`{"id":1,"version":1.5}`,
+		`{"id":1,"version":0}`,
+		`{"id":2,"version":9223372036854775808}`,
+		`{"id":1,"version":"\"1-2\", \"1-3\""}`,
+		`{"version":2}`,
 	} {
 		f.Add(uint8(i), seed, "alice")
+	}
+	// A version on each tool that takes one, and on one that does not.
+	for _, name := range []string{"update_task", "complete_task", "delete_task", "move_task", "get_task"} {
+		for i, tl := range tools {
+			if tl.name == name {
+				f.Add(uint8(i), `{"id":7,"version":3}`, "alice")
+			}
+		}
 	}
 	f.Add(uint8(0), `{"user_id":"me"}`, "me")
 	f.Add(uint8(3), `{"user_id":""}`, "")
 	f.Fuzz(func(t *testing.T, which uint8, args, callerID string) {
 		tl := tools[int(which)%len(tools)]
 		ctx := WithCaller(context.Background(), callerID, "fuzz")
-		r, id, terr := tl.request(ctx, json.RawMessage(args))
+		r, id, version, terr := tl.request(ctx, json.RawMessage(args))
 		if terr != "" {
 			if strings.TrimSpace(string(terr)) == "" {
 				t.Fatal("an empty refusal")
@@ -88,13 +105,21 @@ func FuzzToolRequest(f *testing.F) {
 		if tl.idempotencyKey {
 			consumed = append(consumed, "idempotency_key")
 		}
+		if tl.versioned {
+			consumed = append(consumed, "version")
+		}
+		if tag, ok := r.Header["If-Match"]; ok != (version > 0) || !tl.versioned && version != 0 {
+			t.Fatalf("%s: If-Match %q for version %d", tl.name, tag, version)
+		} else if ok && tag != `"`+strconv.FormatInt(id, 10)+"-"+strconv.FormatInt(version, 10)+`"` {
+			t.Fatalf("If-Match %q for task %d at version %d", tag, id, version)
+		}
 		for _, name := range consumed {
 			if r.Query.Has(name) {
 				t.Fatalf("the query carries %s: %v", name, r.Query)
 			}
 		}
 		for k := range r.Header {
-			if k != "Content-Type" && !(k == "Idempotency-Key" && tl.idempotencyKey) {
+			if k != "Content-Type" && !(k == "Idempotency-Key" && tl.idempotencyKey) && !(k == "If-Match" && tl.versioned) {
 				t.Fatalf("header %s set by arguments", k)
 			}
 		}

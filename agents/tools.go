@@ -26,6 +26,9 @@ type tool struct {
 	// idempotencyKey takes an idempotency_key argument as the
 	// Idempotency-Key header.
 	idempotencyKey bool
+	// versioned takes a version argument as If-Match, so that a write
+	// meant for the task the agent read does not overwrite a later edit.
+	versioned bool
 	// wrap names the member a JSON array answer goes under (structured
 	// content is an object).
 	wrap        string
@@ -39,6 +42,9 @@ type tool struct {
 const (
 	userIDProperty = `"user_id": {"type": "string", "description": "The token's own user id, or \"me\"; leave it out to act as the token's user. Any other id is refused."}`
 	idProperty     = `"id": {"type": "integer", "minimum": 1, "description": "The task's id."}`
+	// versionProperty is the REST API's If-Match in a form an agent has at
+	// hand: the version of the task it read.
+	versionProperty = `"version": {"type": "integer", "minimum": 1, "description": "The task's version as you last read it (get_task, list_tasks): the call then succeeds only if nobody changed the task since, and otherwise fails saying its current version. Leave it out to act whatever the version."}`
 
 	taskFields = `
 	"title": {"type": "string", "minLength": 1, "maxLength": 200, "description": "Trimmed; then 1–200 characters, no control characters."},
@@ -103,7 +109,7 @@ var tools = []tool{
 	{
 		name: "update_task", title: "Update a task", method: http.MethodPatch, path: "/tasks/{id}",
 		description: "Change the fields sent, and only those, of one of the user's tasks; null clears a field that may be empty.",
-		properties:  taskFields, annotations: changing,
+		properties:  taskFields, versioned: true, annotations: changing,
 		summary: func(id int64, v map[string]any) string {
 			return fmt.Sprintf("Task %d is now %s (%s), version %v.", id, quoted(v["title"]), state(v), v["version"])
 		},
@@ -112,9 +118,9 @@ var tools = []tool{
 		name: "complete_task", title: "Complete a task", method: http.MethodPatch, path: "/tasks/{id}/toggle",
 		description: "Mark one of the user's tasks completed (or pending again with completed: false). " +
 			"Completing a parent completes its subtasks; completing a recurring task creates its next occurrence (next_task_id).",
-		properties:  `"completed": {"type": "boolean", "default": true, "description": "true (the default) completes, false reopens."}`,
-		defaults:    map[string]json.RawMessage{"completed": json.RawMessage("true")},
-		annotations: changing,
+		properties: `"completed": {"type": "boolean", "default": true, "description": "true (the default) completes, false reopens."}`,
+		defaults:   map[string]json.RawMessage{"completed": json.RawMessage("true")},
+		versioned:  true, annotations: changing,
 		summary: func(id int64, v map[string]any) string {
 			s := fmt.Sprintf("Task %d %s is %s.", id, quoted(v["title"]), state(v))
 			if next, ok := v["next_task_id"].(float64); ok {
@@ -126,8 +132,8 @@ var tools = []tool{
 	{
 		name: "delete_task", title: "Delete a task", method: http.MethodDelete, path: "/tasks/{id}",
 		description: "Delete one of the user's tasks, and its subtasks.",
-		annotations: destroying,
-		summary:     func(id int64, _ map[string]any) string { return fmt.Sprintf("Deleted task %d.", id) },
+		versioned:   true, annotations: destroying,
+		summary: func(id int64, _ map[string]any) string { return fmt.Sprintf("Deleted task %d.", id) },
 	},
 	{
 		name: "task_stats", title: "Task statistics", method: http.MethodGet, path: "/tasks/stats", query: true,
@@ -165,7 +171,7 @@ var tools = []tool{
 	"list_id": {"type": ["integer", "null"], "minimum": 1, "description": "One of the user's lists, or null for the inbox."},
 	"parent_id": {"type": ["integer", "null"], "minimum": 1, "description": "A top-level task, or null for top level."},
 	"after_id": {"type": ["integer", "null"], "minimum": 1, "description": "The sibling to go right after, or null to go first."}`,
-		annotations: changing,
+		versioned: true, annotations: changing,
 		summary: func(id int64, v map[string]any) string {
 			return fmt.Sprintf("Moved task %d (list %s, parent %s).", id, orNone(v["list_id"]), orNone(v["parent_id"]))
 		},
@@ -182,6 +188,9 @@ func (t tool) schema() json.RawMessage {
 	if t.takesID() {
 		props += ",\n\t" + idProperty
 		required = append([]string{"id"}, required...)
+	}
+	if t.versioned {
+		props += ",\n\t" + versionProperty
 	}
 	if t.properties != "" {
 		props += "," + t.properties
