@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http/httputil"
 	"strconv"
 	"time"
 
@@ -104,9 +105,45 @@ func (h *Events) Stream(c *fiber.Ctx) error {
 	c.Set("X-Accel-Buffering", "no") // nginx and its kind: pass events on at once
 	// The connection is not reused after the stream: the client reconnects
 	// anyway, and shutdown then has no idle connection to wait for.
-	c.Context().SetConnectionClose()
-	c.Context().SetBodyStreamWriter(s.run)
+	fctx := c.Context()
+	fctx.SetConnectionClose()
+	// The stream takes the connection over once the middleware has
+	// finished the response's head, and writes that head and the chunked
+	// body itself. fasthttp's body stream writer would hold, for the whole
+	// life of every stream, a second goroutine, a pipe, a copy buffer and
+	// the connection's write buffer besides the stream's own
+	// (bench/README.md, "Event streams").
+	fctx.Response.Header.SetContentLength(-1)
+	fctx.HijackSetNoResponse(true)
+	fctx.Hijack(func(conn net.Conn) { s.serve(conn, fctx.Response.Header.Header()) })
 	return nil
+}
+
+// Sizes of a stream's two buffers: events are gathered in the first and
+// sent, one chunk a flush, through the second, which only has to hold a
+// chunk's framing (a larger write passes it straight to the socket).
+const (
+	streamEventBuffer = 2 << 10
+	streamWireBuffer  = 512
+)
+
+// serve writes the response's head and then the stream as a chunked body
+// on conn, and ends the body properly, so that a client sees the stream
+// end rather than the connection break.
+func (s *stream) serve(conn net.Conn, head []byte) {
+	wire := bufio.NewWriterSize(conn, streamWireBuffer)
+	chunked := httputil.NewChunkedWriter(wire)
+	s.wire = wire
+	_ = conn.SetWriteDeadline(time.Now().Add(s.h.opts.SlowReader))
+	if _, err := wire.Write(head); err != nil {
+		s.sub.Close()
+		return
+	}
+	s.run(bufio.NewWriterSize(chunked, streamEventBuffer))
+	if chunked.Close() == nil {
+		_, _ = wire.WriteString("\r\n") // no trailers
+		_ = wire.Flush()
+	}
 }
 
 // streamSendBuffer is the kernel's send buffer of a stream's socket.
@@ -202,8 +239,9 @@ func reminderOf(ch changeResponse) (late bool, ok bool) {
 	return models.ReminderLate(*t.RemindAt, *t.RemindedAt), true
 }
 
-// stream is one open stream, run by fasthttp in a goroutine of its own
-// after the handler returned: it must not touch the fiber.Ctx.
+// stream is one open stream, run in a goroutine of its own on the
+// connection it took over after the handler returned: it must not touch
+// the fiber.Ctx.
 type stream struct {
 	h       *Events
 	sub     *events.Subscription
@@ -215,6 +253,8 @@ type stream struct {
 	// first is the page after Last-Event-ID, read by the handler.
 	ready bool
 	first feedResponse
+	// wire is what the chunks go through to conn.
+	wire *bufio.Writer
 }
 
 func (s *stream) run(w *bufio.Writer) {
@@ -338,5 +378,8 @@ func (s *stream) flush(w *bufio.Writer) error {
 	if s.conn != nil {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(s.h.opts.SlowReader))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return s.wire.Flush()
 }

@@ -65,6 +65,11 @@ func New(d Deps) *fiber.App {
 		BodyLimit:         BodyLimit,
 		StreamRequestBody: true, // see body.go
 		ReadBufferSize:    HeaderLimit,
+		// A connection gives its read buffer (HeaderLimit) back between
+		// requests instead of holding it: an event stream is a connection
+		// that never reads again, and an idle keep-alive connection may not
+		// for a while (bench/README.md, "Event streams").
+		ReduceMemoryUsage: true,
 		ReadTimeout:       orDefault(d.Config.HTTP.ReadTimeout, 10*time.Second),
 		WriteTimeout:      orDefault(d.Config.HTTP.WriteTimeout, 30*time.Second),
 		IdleTimeout:       orDefault(d.Config.HTTP.IdleTimeout, 30*time.Second),
