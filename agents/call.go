@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"todo-api/models"
 )
 
 // toolError is a failed call answered as a tool result (isError), which the
@@ -148,8 +150,7 @@ func (t tool) request(ctx context.Context, raw json.RawMessage) (Request, int64,
 				return Request{}, 0, 0, "version must be a positive integer: the task's version as you last read it."
 			}
 			version = n
-			// The REST API's strong ETag of a task, "<id>-<version>".
-			r.Header["If-Match"] = `"` + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(n, 10) + `"`
+			r.Header["If-Match"] = models.TaskETag(id, n)
 		}
 	}
 	for k, v := range t.defaults {

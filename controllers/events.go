@@ -134,11 +134,8 @@ func (s *stream) serve(conn net.Conn, head []byte) {
 	wire := bufio.NewWriterSize(conn, streamWireBuffer)
 	chunked := httputil.NewChunkedWriter(wire)
 	s.wire = wire
-	_ = conn.SetWriteDeadline(time.Now().Add(s.h.opts.SlowReader))
-	if _, err := wire.Write(head); err != nil {
-		s.sub.Close()
-		return
-	}
+	// Sent with the first flush, whose error run reports.
+	_, _ = wire.Write(head)
 	s.run(bufio.NewWriterSize(chunked, streamEventBuffer))
 	if chunked.Close() == nil {
 		_, _ = wire.WriteString("\r\n") // no trailers

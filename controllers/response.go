@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"strconv"
 	"time"
 
 	"todo-api/models"
@@ -77,8 +76,5 @@ func utc(t *time.Time) *time.Time {
 	return &u
 }
 
-// etag is the strong validator of one task: it changes exactly when version
-// does, and carries the id so that tags of different tasks never collide.
-func etag(t *models.Task) string {
-	return `"` + strconv.FormatInt(t.ID, 10) + "-" + strconv.FormatInt(t.Version, 10) + `"`
-}
+// etag is the strong validator of one task (models.TaskETag).
+func etag(t *models.Task) string { return models.TaskETag(t.ID, t.Version) }

@@ -19,20 +19,29 @@ type pgTrigger struct{ name, create string }
 // triggers, or none when the function has this body and its triggers are
 // complete: a serving role that owns nothing must find nothing to do.
 func (f pgTriggered) steps(tx *gorm.DB) ([]string, error) {
+	steps, _, err := f.plan(tx)
+	return steps, err
+}
+
+// plan is steps, and whether the triggers were all in place before.
+func (f pgTriggered) plan(tx *gorm.DB) (steps []string, triggered bool, err error) {
 	current, err := pgFunctionSource(tx, f.function)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if current == f.body {
-		if complete, err := f.complete(tx); err != nil || complete {
-			return nil, err
+	if current != "" {
+		if triggered, err = f.complete(tx); err != nil {
+			return nil, false, err
 		}
 	}
-	out := []string{pgTriggerFunction(f.function, f.body)}
-	for _, t := range f.triggers {
-		out = append(out, t.create)
+	if current == f.body && triggered {
+		return nil, true, nil
 	}
-	return out, nil
+	steps = []string{pgTriggerFunction(f.function, f.body)}
+	for _, t := range f.triggers {
+		steps = append(steps, t.create)
+	}
+	return steps, triggered, nil
 }
 
 // complete reports whether every trigger is there and runs the function.

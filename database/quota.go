@@ -101,12 +101,7 @@ func installQuotas(tx *gorm.DB, d dialect, q config.Quotas) error {
 				changes_head bigint NOT NULL DEFAULT 0)`)
 		}
 		for _, c := range countedTables(q) {
-			counter := pgCounter(c)
-			counting, err := counter.complete(tx)
-			if err != nil {
-				return err
-			}
-			fn, err := counter.steps(tx)
+			fn, counting, err := pgCounter(c).plan(tx)
 			if err != nil {
 				return err
 			}

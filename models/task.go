@@ -4,6 +4,7 @@ package models
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -116,4 +117,11 @@ func (t *Task) BeforeUpdate(tx *gorm.DB) error {
 	}
 	cols["version"] = gorm.Expr("version + 1")
 	return nil
+}
+
+// TaskETag is the strong validator of a task at version, the REST API's
+// ETag and If-Match: it changes exactly when the version does, and carries
+// the id so that tags of different tasks never collide.
+func TaskETag(id, version int64) string {
+	return `"` + strconv.FormatInt(id, 10) + "-" + strconv.FormatInt(version, 10) + `"`
 }
