@@ -12,6 +12,11 @@
 # and target.sh's knobs. Prints per-workload medians of each side, B ÷ A, and the
 # ratio of each round, and the service's CPU time per request (less disturbed by other
 # processes' load than req/s). Results: out/results.tsv with names ab-A-rN and ab-B-rN.
+#
+# Each side runs on the schema its own binary makes: before every run of A or B the
+# PostgreSQL tables are dropped and that side's binary migrates them afresh, and on
+# SQLite each side has its own file. Otherwise the side that migrates second upgrades
+# the database for both, and A is measured with B's triggers and indexes.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
@@ -47,25 +52,29 @@ python3 "$SCRIPT_DIR/seed.py" --out "$OUT" --no-load >&2
 
 . "$SCRIPT_DIR/lib.sh"   # migrate_with
 
-if [ "$DB" = pg ]; then
-  pg_up
-  URL=$PG_URL
-  "$SCRIPT_DIR/reseed.sh" --schema
-  migrate_with "$BIN_A" "$URL"
-  RESEED="$SCRIPT_DIR/reseed.sh"
-else
-  DBF=$OUT/ab.db
-  rm -f "$DBF" "$DBF-wal" "$DBF-shm" "$DBF.seed"
-  URL="sqlite:$DBF"
-  migrate_with "$BIN_A" "$URL"
-  RESEED="$OUT/sqliteseed -copy $OUT/tasks.copy -db $DBF"
-fi
+[ "$DB" = pg ] && pg_up
+for side in A B; do rm -f "$OUT/ab-$side.db" "$OUT/ab-$side.db-wal" "$OUT/ab-$side.db-shm" "$OUT/ab-$side.db.seed"; done
 
+# run SIDE BIN ENV ROUND: one target.sh run of one side, on that side's schema.
+run() {
+  local side=$1 bin=$2 env=$3 r=$4 url reseed dbf
+  if [ "$DB" = pg ]; then
+    url=$PG_URL
+    "$SCRIPT_DIR/reseed.sh" --schema
+    migrate_with "$bin" "$url"
+    reseed="$SCRIPT_DIR/reseed.sh"
+  else
+    dbf=$OUT/ab-$side.db
+    url="sqlite:$dbf"
+    [ -f "$dbf" ] || migrate_with "$bin" "$url"
+    reseed="$OUT/sqliteseed -copy $OUT/tasks.copy -db $dbf"
+  fi
+  TARGET_ENV=$env TARGET_DB_URL=$url RESEED=$reseed BENCH_SMOKE=${BENCH_SMOKE:-0} \
+    "$SCRIPT_DIR/target.sh" "ab-$side-r$r" "exec '$bin'" "$PORT"
+}
 for r in $(seq 1 "$ROUNDS"); do
-  TARGET_ENV=${TARGET_ENV_A:-} TARGET_DB_URL=$URL RESEED=$RESEED BENCH_SMOKE=${BENCH_SMOKE:-0} \
-    "$SCRIPT_DIR/target.sh" "ab-A-r$r" "exec '$BIN_A'" "$PORT"
-  TARGET_ENV=${TARGET_ENV_B:-} TARGET_DB_URL=$URL RESEED=$RESEED BENCH_SMOKE=${BENCH_SMOKE:-0} \
-    "$SCRIPT_DIR/target.sh" "ab-B-r$r" "exec '$BIN_B'" "$PORT"
+  run A "$BIN_A" "${TARGET_ENV_A:-}" "$r"
+  run B "$BIN_B" "${TARGET_ENV_B:-}" "$r"
 done
 
 python3 - "$OUT/results.tsv" "$SINCE" "$A ${TARGET_ENV_A:-}" "$B ${TARGET_ENV_B:-}" <<'EOF' | tee -a "$OUT/ab.md"
