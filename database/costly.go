@@ -3,8 +3,10 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -18,9 +20,11 @@ import (
 //
 //   - On SQLite the service runs everything on one connection (see Open),
 //     so a 0.6 s search made every other request wait 0.6 s. Costly reads
-//     run on connections of their own instead (costlyReaders of them, read
-//     only; WAL lets them read while the main connection writes), and the
-//     main connection stays free for the quick requests.
+//     of a user with many tasks run on connections of their own instead
+//     (costlyReaders of them, read only; WAL lets them read while the main
+//     connection writes), and the main connection stays free for the quick
+//     requests. Those of a user with few tasks stay on the main
+//     connection, where they are quick (see smallUserTasks).
 //   - On PostgreSQL a costly statement carries a server-side
 //     statement_timeout equal to what is left of the request's deadline, set
 //     with set_config(..., true) in the statement's own round trip (see
@@ -32,15 +36,43 @@ import (
 
 type costlyKey struct{}
 
-// Costly marks ctx's statements as a costly read.
-func Costly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, costlyKey{}, true)
+// costlyMark is a costly request's mark. On SQLite it also holds which
+// connections its reads take, decided at its first statement, so that
+// every statement of the request (a page and its total) reads the same
+// way and the user's size is looked up once.
+type costlyMark struct {
+	route atomic.Int32 // 0 undecided, routeMain or routeReaders
 }
 
-func isCostly(ctx context.Context) bool {
-	c, _ := ctx.Value(costlyKey{}).(bool)
-	return c
+const (
+	routeMain int32 = iota + 1
+	routeReaders
+)
+
+// Costly marks ctx's statements as a costly read.
+func Costly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, costlyKey{}, &costlyMark{})
 }
+
+func costlyOf(ctx context.Context) *costlyMark {
+	m, _ := ctx.Value(costlyKey{}).(*costlyMark)
+	return m
+}
+
+func isCostly(ctx context.Context) bool { return costlyOf(ctx) != nil }
+
+// smallUserTasks is the most tasks a user may hold for their costly reads
+// to stay on SQLite's main connection. A second connection reads at a
+// price: SQLite drops a connection's whole page cache whenever another
+// connection has committed since its last read, so under writes every
+// read there starts cold, and the mixed workload of 100-task users ran at
+// a third of its speed with lists on the readers (bench/README, "SQLite's
+// costly readers"). A list or a search over a thousand tasks takes about a
+// millisecond on the main connection, no longer than a batch of writes.
+const smallUserTasks = 1000
+
+// sizeSQL reads a user's number of tasks, kept by the quota triggers.
+const sizeSQL = "SELECT tasks FROM user_usage WHERE user_id = ?"
 
 // costlyReaders is how many connections SQLite's costly reads share: one
 // fewer than the Go scheduler's processors, and at least one. SQLite runs
@@ -67,10 +99,15 @@ func statementTimeout(ctx context.Context) (string, bool) {
 }
 
 // readerPool is SQLite's connection pool for GORM: statements whose
-// context is Costly go to readers, everything else (transactions, the group
-// commit's connection, pings) to main.
+// context is Costly go to readers when the user holds more than
+// smallUserTasks, everything else (transactions, the group commit's
+// connection, pings) to main. sizes answers the look-up of a user's size
+// on a connection of its own, so that a costly read never waits for main
+// (held by a batch of writes) nor for the readers (held by scans) to learn
+// where to go.
 type readerPool struct {
-	main, readers *sql.DB
+	main, readers, sizes *sql.DB
+	smallUser            int64
 }
 
 // useReaders routes db's costly reads to their own connections of dsn.
@@ -79,23 +116,54 @@ func useReaders(db *gorm.DB, dsn string) error {
 	if err != nil {
 		return err
 	}
-	readers, err := sql.Open(sqlite.DriverName, sqliteDSN(dsn)+"&_pragma=query_only(1)")
+	// Without the memory map: its pages are faulted in again after the
+	// cache drops, and the readers ran the list 20 % slower with it.
+	readers, err := sql.Open(sqlite.DriverName, sqliteDSN(dsn)+"&_pragma=query_only(1)&_pragma=mmap_size(0)")
 	if err != nil {
 		return err
 	}
 	readers.SetMaxOpenConns(costlyReaders())
 	readers.SetMaxIdleConns(costlyReaders())
-	pool := &readerPool{main: main, readers: readers}
+	sizes, err := sql.Open(sqlite.DriverName, sqliteDSN(dsn)+"&_pragma=query_only(1)&_pragma=mmap_size(0)")
+	if err != nil {
+		return errors.Join(err, readers.Close())
+	}
+	sizes.SetMaxOpenConns(1)
+	sizes.SetMaxIdleConns(1)
+	pool := &readerPool{main: main, readers: readers, sizes: sizes, smallUser: smallUserTasks}
 	db.ConnPool = pool
 	db.Statement.ConnPool = pool
 	return nil
 }
 
 func (p *readerPool) pick(ctx context.Context) *sql.DB {
-	if isCostly(ctx) {
-		return p.readers
+	m := costlyOf(ctx)
+	if m == nil {
+		return p.main
 	}
-	return p.main
+	route := m.route.Load()
+	if route == 0 {
+		route = routeReaders
+		if s, ok := scopeOf(ctx); ok && s.user != "" && p.small(ctx, s.user) {
+			route = routeMain
+		}
+		m.route.Store(route)
+	}
+	if route == routeMain {
+		return p.main
+	}
+	return p.readers
+}
+
+// small reports whether user holds at most p.smallUser tasks. A failed
+// look-up counts as large: the readers are always correct, only slower.
+func (p *readerPool) small(ctx context.Context, user string) bool {
+	var n int64
+	err := p.sizes.QueryRowContext(ctx, sizeSQL, user).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return true // no task yet
+	}
+	return err == nil && n <= p.smallUser
 }
 
 // PrepareContext prepares on the pool ctx picks.
@@ -129,7 +197,7 @@ func (p *readerPool) GetDBConn() (*sql.DB, error) { return p.main, nil }
 // closeReaders closes db's costly readers, if it has any.
 func closeReaders(db *gorm.DB) error {
 	if p, ok := db.ConnPool.(*readerPool); ok {
-		return p.readers.Close()
+		return errors.Join(p.readers.Close(), p.sizes.Close())
 	}
 	return nil
 }

@@ -65,9 +65,10 @@ func TestCostlyStatementTimeout(t *testing.T) {
 	}
 }
 
-// TestSQLiteCostlyReaders: on SQLite a costly read has connections of its
-// own, so it answers while the main connection is held by a write; a quick
-// read waits for the main connection, as before.
+// TestSQLiteCostlyReaders: on SQLite a costly read of a user with more
+// than smallUserTasks tasks has connections of its own, so it answers
+// while the main connection is held by a write; a quick read, and a costly
+// read of a user with few tasks, wait for the main connection.
 func TestSQLiteCostlyReaders(t *testing.T) {
 	db, err := Open(config.Database{Driver: config.SQLite, DSN: filepath.Join(t.TempDir(), "todo.db")}, time.Now, discard)
 	if err != nil {
@@ -75,9 +76,14 @@ func TestSQLiteCostlyReaders(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = Close(db) })
 	s := NewStore(db)
-	for _, user := range []string{"alice", "bob"} {
+	sizes := map[string]int{"alice": 1, "bob": smallUserTasks + 1}
+	for user, n := range sizes {
 		if err := s.Write(context.Background(), user, func(tx Tx) error {
-			return tx.Tasks().Create(&models.Task{UserID: user, Title: user + "'s"}).Error
+			rows := make([]models.Task, n)
+			for i := range rows {
+				rows[i] = models.Task{UserID: user, Title: user + "'s"}
+			}
+			return tx.Tasks().CreateInBatches(rows, 200).Error
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -103,10 +109,13 @@ func TestSQLiteCostlyReaders(t *testing.T) {
 		err := s.Tasks(ctx, user).Count(&n).Error
 		return n, err
 	}
+	if n, err := count(Costly(context.Background()), "bob"); err != nil || n != int64(sizes["bob"]) {
+		t.Errorf("bob's costly read while the main connection is held: %d, %v; want %d", n, err, sizes["bob"])
+	}
+	if _, err := count(Costly(context.Background()), "alice"); !Unavailable(err) {
+		t.Errorf("alice's costly read (1 task) while the main connection is held: %v, want it to wait (deadline)", err)
+	}
 	for _, user := range []string{"alice", "bob"} {
-		if n, err := count(Costly(context.Background()), user); err != nil || n != 1 {
-			t.Errorf("%s's costly read while the main connection is held: %d, %v; want 1", user, n, err)
-		}
 		if _, err := count(context.Background(), user); !Unavailable(err) {
 			t.Errorf("%s's quick read while the main connection is held: %v, want it to wait (deadline)", user, err)
 		}
