@@ -66,9 +66,10 @@ func isCostly(ctx context.Context) bool { return costlyOf(ctx) != nil }
 // price: SQLite drops a connection's whole page cache whenever another
 // connection has committed since its last read, so under writes every
 // read there starts cold, and the mixed workload of 100-task users ran at
-// a third of its speed with lists on the readers (bench/README, "SQLite's
-// costly readers"). A list or a search over a thousand tasks takes about a
-// millisecond on the main connection, no longer than a batch of writes.
+// a third of its speed with lists on the readers (bench/README, "SQLite:
+// the allocator, and where costly reads run"). A thousand tasks is ten
+// times the benchmark's users and a hundredth of the starvation test's
+// attacker, whose reads still go to the readers.
 const smallUserTasks = 1000
 
 // sizeSQL reads a user's number of tasks, kept by the quota triggers.
