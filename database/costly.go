@@ -108,7 +108,6 @@ func statementTimeout(ctx context.Context) (string, bool) {
 // where to go.
 type readerPool struct {
 	main, readers, sizes *sql.DB
-	smallUser            int64
 }
 
 // useReaders routes db's costly reads to their own connections of dsn.
@@ -131,7 +130,7 @@ func useReaders(db *gorm.DB, dsn string) error {
 	}
 	sizes.SetMaxOpenConns(1)
 	sizes.SetMaxIdleConns(1)
-	pool := &readerPool{main: main, readers: readers, sizes: sizes, smallUser: smallUserTasks}
+	pool := &readerPool{main: main, readers: readers, sizes: sizes}
 	db.ConnPool = pool
 	db.Statement.ConnPool = pool
 	return nil
@@ -156,7 +155,7 @@ func (p *readerPool) pick(ctx context.Context) *sql.DB {
 	return p.readers
 }
 
-// small reports whether user holds at most p.smallUser tasks. A failed
+// small reports whether user holds at most smallUserTasks tasks. A failed
 // look-up counts as large: the readers are always correct, only slower.
 func (p *readerPool) small(ctx context.Context, user string) bool {
 	var n int64
@@ -164,7 +163,7 @@ func (p *readerPool) small(ctx context.Context, user string) bool {
 	if errors.Is(err, sql.ErrNoRows) {
 		return true // no task yet
 	}
-	return err == nil && n <= p.smallUser
+	return err == nil && n <= smallUserTasks
 }
 
 // PrepareContext prepares on the pool ctx picks.
